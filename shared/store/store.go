@@ -1,0 +1,193 @@
+// Package store defines the storage contract every backend implements: the
+// embedded bbolt store for the local server and DynamoDB on AWS. The contract
+// is tested by one conformance suite (package storetest) run against each.
+//
+// Writes go through Commit: one Tx is applied atomically or not at all, so the
+// engine can change a conversation, an agent's open count, the timeline and the
+// notifications together and a crash can neither leak nor double a slot.
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/shared/routing"
+)
+
+// Store is the storage contract. Errors are *routing.Error: CodeNotFound for a
+// missing item, CodeConflict with a routing.Reason* for a failed condition.
+type Store interface {
+	// Commit applies tx atomically. When a condition fails nothing is written
+	// and the error is a conflict whose Reason says which condition failed.
+	Commit(ctx context.Context, tx Tx) error
+
+	GetConversation(ctx context.Context, id string) (routing.Conversation, error)
+	// ListConversations pages through conversations matching f, newest opened first.
+	ListConversations(ctx context.Context, f ConversationFilter) (Page[routing.Conversation], error)
+	// PendingQueue returns up to limit pending conversations of a team in queue
+	// order: escalation rank, then PendingSince, then ID (routing.QueueLess).
+	PendingQueue(ctx context.Context, teamID string, limit int) ([]routing.Conversation, error)
+
+	GetContact(ctx context.Context, id string) (routing.Contact, error)
+	// ContactByExternalID finds the contact of a channel by the provider's id.
+	ContactByExternalID(ctx context.Context, channelID, externalID string) (routing.Contact, error)
+
+	GetAgent(ctx context.Context, id string) (routing.Agent, error)
+	// GetAgents returns the agents with the given ids that exist, in the order asked.
+	GetAgents(ctx context.Context, ids []string) ([]routing.Agent, error)
+	ListAgents(ctx context.Context, p PageRequest) (Page[routing.Agent], error)
+
+	GetTeam(ctx context.Context, id string) (routing.Team, error)
+	ListTeams(ctx context.Context, p PageRequest) (Page[routing.Team], error)
+
+	GetChannel(ctx context.Context, id string) (routing.Channel, error)
+	ListChannels(ctx context.Context, p PageRequest) (Page[routing.Channel], error)
+
+	GetWorkflow(ctx context.Context, id string) (routing.Workflow, error)
+	ListWorkflows(ctx context.Context, p PageRequest) (Page[routing.Workflow], error)
+	GetWorkflowVersion(ctx context.Context, workflowID string, number int) (routing.WorkflowVersion, error)
+
+	// Events pages through a conversation's timeline, oldest first (by At, then ID).
+	Events(ctx context.Context, conversationID string, p PageRequest) (Page[routing.Event], error)
+	// Notifications pages through an agent's notifications, newest first.
+	Notifications(ctx context.Context, agentID string, p PageRequest) (Page[routing.Notification], error)
+
+	Close() error
+}
+
+// Tx is one atomic change. Every write carries its condition.
+type Tx struct {
+	Conversations []ConversationWrite
+	Contacts      []ContactWrite
+	Agents        []AgentWrite
+	Teams         []TeamWrite
+	Channels      []ChannelWrite
+	Workflows     []WorkflowWrite
+	// Versions are created if absent; a published version never changes.
+	Versions []routing.WorkflowVersion
+	// Loads change agents' open counts under capacity conditions.
+	Loads []LoadChange
+	// Cursors set teams' round-robin cursors without a version check (a hint).
+	Cursors []CursorSet
+	// Claims are idempotency keys; an unexpired existing key fails the Tx with ReasonDuplicate.
+	Claims        []Claim
+	Events        []routing.Event
+	Notifications []routing.Notification
+}
+
+// Empty reports whether tx writes nothing.
+func (tx Tx) Empty() bool {
+	return len(tx.Conversations)+len(tx.Contacts)+len(tx.Agents)+len(tx.Teams)+len(tx.Channels)+
+		len(tx.Workflows)+len(tx.Versions)+len(tx.Loads)+len(tx.Cursors)+len(tx.Claims)+
+		len(tx.Events)+len(tx.Notifications) == 0
+}
+
+// Versioned writes: ExpectVersion 0 creates the item and fails with ReasonExists
+// if it is there; otherwise the stored version must equal ExpectVersion
+// (ReasonVersion; CodeNotFound if absent). The stored item gets Version
+// ExpectVersion+1 whatever Value.Version says.
+
+// ConversationWrite puts a conversation. Creating a conversation also indexes
+// it for its contact, team queue and assignee as its fields say.
+type ConversationWrite struct {
+	Value         routing.Conversation
+	ExpectVersion int64
+}
+
+// ContactWrite puts a contact. Creating one also reserves (ChannelID,
+// ExternalID): a second contact with the same pair fails with ReasonExists.
+type ContactWrite struct {
+	Value         routing.Contact
+	ExpectVersion int64
+}
+
+// AgentWrite puts an agent's profile. It never changes OpenCount (created at
+// 0) or LastAssignedAt: those belong to LoadChange.
+type AgentWrite struct {
+	Value         routing.Agent
+	ExpectVersion int64
+}
+
+// TeamWrite puts a team. It never changes Cursor (see CursorSet).
+type TeamWrite struct {
+	Value         routing.Team
+	ExpectVersion int64
+}
+
+// ChannelWrite puts a channel.
+type ChannelWrite struct {
+	Value         routing.Channel
+	ExpectVersion int64
+}
+
+// WorkflowWrite puts a workflow's draft record.
+type WorkflowWrite struct {
+	Value         routing.Workflow
+	ExpectVersion int64
+}
+
+// LoadChange adds Delta (+1 or -1) to an agent's OpenCount.
+//   - +1 requires OpenCount < MaxConcurrent and, when RequireStatus is not
+//     empty, the agent's Status to be one of them; it sets LastAssignedAt = At.
+//   - -1 requires OpenCount > 0 (ReasonNoLoad).
+//
+// A failed condition is a conflict with ReasonCapacity. It does not change the
+// agent's Version.
+type LoadChange struct {
+	AgentID       string
+	Delta         int
+	RequireStatus []routing.AgentStatus
+	At            time.Time
+}
+
+// CursorSet moves a team's round-robin cursor. It does not change the team's Version.
+type CursorSet struct {
+	TeamID  string
+	AgentID string
+}
+
+// Claim reserves an idempotency key until ExpiresAt. An expired key counts as
+// absent even if the backend has not deleted it yet.
+type Claim struct {
+	Key       string
+	At        time.Time // now, to compare with stored expiries
+	ExpiresAt time.Time
+}
+
+// ConversationFilter selects conversations. Empty fields match everything.
+type ConversationFilter struct {
+	Status         routing.ConversationStatus
+	TeamID         string
+	AssigneeID     string
+	ContactID      string
+	EscalationType routing.EscalationType
+	PageRequest
+}
+
+// PageRequest asks for one page. Cursor is the Next of the previous page.
+type PageRequest struct {
+	Cursor string
+	Limit  int // 0 means DefaultLimit; larger than MaxLimit is cut to MaxLimit
+}
+
+const (
+	DefaultLimit = 50
+	MaxLimit     = 1000
+)
+
+// EffectiveLimit applies the defaults and bounds to p.Limit.
+func (p PageRequest) EffectiveLimit() int {
+	switch {
+	case p.Limit <= 0:
+		return DefaultLimit
+	case p.Limit > MaxLimit:
+		return MaxLimit
+	}
+	return p.Limit
+}
+
+// Page is one page of results; Next is "" on the last page.
+type Page[T any] struct {
+	Items []T
+	Next  string
+}
