@@ -125,7 +125,10 @@ type Contact struct {
 	Country    string            `json:"country,omitempty"`
 	Fields     map[string]string `json:"fields,omitempty"`
 	// OpenConversationID is the contact's conversation that is not closed, if any.
-	OpenConversationID string    `json:"openConversationId,omitempty"`
+	OpenConversationID string `json:"openConversationId,omitempty"`
+	// LastConversationID is the contact's most recent conversation; a message
+	// soon after it closed reopens it.
+	LastConversationID string    `json:"lastConversationId,omitempty"`
 	CreatedAt          time.Time `json:"createdAt"`
 	UpdatedAt          time.Time `json:"updatedAt"`
 	Version            int64     `json:"version"`

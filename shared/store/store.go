@@ -15,17 +15,33 @@ import (
 )
 
 // Store is the storage contract. Errors are *routing.Error: CodeNotFound for a
-// missing item, CodeConflict with a routing.Reason* for a failed condition.
+// missing item (a Get with an empty id included), CodeConflict with a
+// routing.Reason* for a failed condition, CodeInvalid for a malformed Tx or
+// page cursor (Field "cursor"). Other failures (I/O, throttling) may be any
+// error; routing.ErrorCode reports them as CodeInternal.
+//
+// Paging: a page holds at most PageRequest.EffectiveLimit items; a backend that
+// filters may return a short (even empty) page with a non-empty Next. The end
+// is Next == "". Cursors are opaque and valid only for the same query.
 type Store interface {
 	// Commit applies tx atomically. When a condition fails nothing is written
 	// and the error is a conflict whose Reason says which condition failed.
+	// A Tx must give every item its id (key), must not touch one item twice
+	// (two writes of one conversation, a write and a load of one agent, two
+	// loads of one agent, one Claim key twice, ...), and a Delta must be +1
+	// or -1; otherwise Commit fails with CodeInvalid and writes nothing. An
+	// empty Tx is a no-op. Keep a Tx small: DynamoDB allows 100 items per
+	// transaction, and a backend may refuse a larger Tx with CodeInvalid.
 	Commit(ctx context.Context, tx Tx) error
 
 	GetConversation(ctx context.Context, id string) (routing.Conversation, error)
-	// ListConversations pages through conversations matching f, newest opened first.
+	// ListConversations pages through conversations matching f, newest opened
+	// first (OpenedAt, then ID, both descending).
 	ListConversations(ctx context.Context, f ConversationFilter) (Page[routing.Conversation], error)
 	// PendingQueue returns up to limit pending conversations of a team in queue
 	// order: escalation rank, then PendingSince, then ID (routing.QueueLess).
+	// Only conversations whose stored Status is pending and TeamID is teamID
+	// are queued. limit is bounded like PageRequest.Limit (0 = DefaultLimit).
 	PendingQueue(ctx context.Context, teamID string, limit int) ([]routing.Conversation, error)
 
 	GetContact(ctx context.Context, id string) (routing.Contact, error)
@@ -49,7 +65,8 @@ type Store interface {
 
 	// Events pages through a conversation's timeline, oldest first (by At, then ID).
 	Events(ctx context.Context, conversationID string, p PageRequest) (Page[routing.Event], error)
-	// Notifications pages through an agent's notifications, newest first.
+	// Notifications pages through an agent's notifications, newest first (At,
+	// then ID, both descending).
 	Notifications(ctx context.Context, agentID string, p PageRequest) (Page[routing.Notification], error)
 
 	Close() error
@@ -70,7 +87,9 @@ type Tx struct {
 	// Cursors set teams' round-robin cursors without a version check (a hint).
 	Cursors []CursorSet
 	// Claims are idempotency keys; an unexpired existing key fails the Tx with ReasonDuplicate.
-	Claims        []Claim
+	Claims []Claim
+	// Events and Notifications are appended without condition (a put with the
+	// same key, conversation or agent + At + ID, overwrites).
 	Events        []routing.Event
 	Notifications []routing.Notification
 }
@@ -102,13 +121,13 @@ type ContactWrite struct {
 }
 
 // AgentWrite puts an agent's profile. It never changes OpenCount (created at
-// 0) or LastAssignedAt: those belong to LoadChange.
+// 0) or LastAssignedAt (created zero): those belong to LoadChange.
 type AgentWrite struct {
 	Value         routing.Agent
 	ExpectVersion int64
 }
 
-// TeamWrite puts a team. It never changes Cursor (see CursorSet).
+// TeamWrite puts a team. It never changes Cursor (created empty; see CursorSet).
 type TeamWrite struct {
 	Value         routing.Team
 	ExpectVersion int64
@@ -131,7 +150,8 @@ type WorkflowWrite struct {
 //     empty, the agent's Status to be one of them; it sets LastAssignedAt = At.
 //   - -1 requires OpenCount > 0 (ReasonNoLoad).
 //
-// A failed condition is a conflict with ReasonCapacity. It does not change the
+// A failed +1 is a conflict with ReasonCapacity, a failed -1 one with
+// ReasonNoLoad; a missing agent is CodeNotFound. It does not change the
 // agent's Version.
 type LoadChange struct {
 	AgentID       string
@@ -140,14 +160,16 @@ type LoadChange struct {
 	At            time.Time
 }
 
-// CursorSet moves a team's round-robin cursor. It does not change the team's Version.
+// CursorSet moves a team's round-robin cursor. It does not change the team's
+// Version. A missing team is CodeNotFound.
 type CursorSet struct {
 	TeamID  string
 	AgentID string
 }
 
-// Claim reserves an idempotency key until ExpiresAt. An expired key counts as
-// absent even if the backend has not deleted it yet.
+// Claim reserves an idempotency key until ExpiresAt. An expired key (the new
+// claim's At is not before the stored ExpiresAt) counts as absent even if the
+// backend has not deleted it yet; claiming it again replaces its expiry.
 type Claim struct {
 	Key       string
 	At        time.Time // now, to compare with stored expiries

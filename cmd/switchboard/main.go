@@ -1,0 +1,146 @@
+// Command switchboard is Switchboard's CLI: the local server (dev), tokens
+// for its users, and workflow tools.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/shared/embedded"
+)
+
+const usage = `switchboard: conversation routing engine
+
+Usage:
+  switchboard dev [--addr 127.0.0.1:8080] [--data ./.switchboard] [--virtual-clock] [--demo]
+  switchboard token --agent ID [--data ./.switchboard] [--ttl 24h]
+  switchboard workflow validate|compile|graph|simulate FILE
+  switchboard version
+
+Environment: SWITCHBOARD_ADDR and SWITCHBOARD_DATA set the defaults of --addr and --data.
+`
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "switchboard:", err)
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	switch args[0] {
+	case "dev":
+		return dev(ctx, args[1:], stdout, stderr)
+	case "token":
+		return token(ctx, args[1:], stdout, stderr)
+	case "workflow":
+		return workflowCmd(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, embedded.Version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", args[0])
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("dev", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", envOr("SWITCHBOARD_ADDR", "127.0.0.1:8080"), "listen address")
+	data := fs.String("data", envOr("SWITCHBOARD_DATA", ".switchboard"), "data folder")
+	virtual := fs.Bool("virtual-clock", false, "time moves only by POST /v1/dev/clock/advance")
+	demo := fs.Bool("demo", false, "load demo teams, agents, channel and workflows")
+	sessionHours := fs.Duration("session", 12*time.Hour, "agent session length before automatic disconnection")
+	warn := fs.Duration("session-warning", 30*time.Minute, "warning before the disconnection")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	m, err := embedded.Open(embedded.Options{Addr: *addr, DataDir: *data, VirtualClock: *virtual, Demo: *demo, Log: log,
+		Engine: engineConfig(*sessionHours, *warn)})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	if err := m.Start(); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Switchboard %s listening on %s (data in %s)\n", embedded.Version, m.URL, *data)
+	if *virtual {
+		fmt.Fprintf(stdout, "Virtual clock at %s: POST %s/v1/dev/clock/advance {\"duration\":\"15m\"}\n", m.Clock.Now().Format(time.RFC3339), m.URL)
+	}
+	if *demo {
+		printDemo(stdout, m)
+	}
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	fmt.Fprintln(stdout, "shutting down")
+	return nil
+}
+
+func printDemo(w io.Writer, m *embedded.Main) {
+	fmt.Fprintln(w, "\nDemo users (24h bearer tokens):")
+	ids := make([]string, 0, len(m.Demo.Tokens))
+	for id := range m.Demo.Tokens {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	for _, id := range ids {
+		fmt.Fprintf(w, "  export TOKEN_%s=%s\n", id, m.Demo.Tokens[id])
+	}
+	fmt.Fprintf(w, "\nGeneric webhook: channel %q, secret %s\n", m.Demo.ChannelID, m.Demo.ChannelSecret)
+	fmt.Fprintf(w, "  body='{\"channelId\":\"%s\",\"messageId\":\"m1\",\"from\":\"+34600111222\",\"text\":\"Hola\"}'\n", m.Demo.ChannelID)
+	fmt.Fprintf(w, "  sig=$(printf %%s \"$body\" | openssl dgst -sha256 -hmac %s | cut -d' ' -f2)\n", m.Demo.ChannelSecret)
+	fmt.Fprintf(w, "  curl -s -X POST %s/v1/webhooks/generic -H \"X-Switchboard-Signature: sha256=$sig\" -H 'Content-Type: application/json' -d \"$body\"\n\n", m.URL)
+}
+
+func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	agent := fs.String("agent", "", "agent id")
+	data := fs.String("data", envOr("SWITCHBOARD_DATA", ".switchboard"), "data folder")
+	ttl := fs.Duration("ttl", 24*time.Hour, "token lifetime")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *agent == "" {
+		return errors.New("--agent is required")
+	}
+	m, err := embedded.Open(embedded.Options{DataDir: *data, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		return err
+	}
+	defer m.Close()
+	tok, err := m.Token(ctx, *agent, *ttl)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}

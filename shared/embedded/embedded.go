@@ -1,0 +1,260 @@
+// Package embedded is the composition root of the local server: one process
+// serving the HTTP API with the embedded bbolt store, an in-process event bus
+// standing in for EventBridge, and (with workflows) the in-process ASL runner.
+// cmd/switchboard's dev command and the end-to-end tests start it through
+// Open and Start; tests listen on port 0.
+package embedded
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/events"
+	"github.com/switchboard-oss/switchboard/shared/auth"
+	"github.com/switchboard-oss/switchboard/shared/bus"
+	"github.com/switchboard-oss/switchboard/shared/clock"
+	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/httpapi"
+	"github.com/switchboard-oss/switchboard/shared/ids"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
+	"github.com/switchboard-oss/switchboard/shared/store/bolt"
+)
+
+// Version is the build's version, set with -ldflags.
+var Version = "dev"
+
+// Options configure the local server.
+type Options struct {
+	Addr         string // listen address; "127.0.0.1:0" picks a free port
+	DataDir      string // the store, the signing key and the secrets live here
+	VirtualClock bool   // time moves only by POST /v1/dev/clock/advance
+	ClockStart   time.Time
+	Demo         bool // load demo teams, agents, channel and workflows
+	Engine       engine.Config
+	Log          *slog.Logger
+	IDs          ids.Generator
+	// SweepEvery is the real-clock period of session timers and queue drains (30s).
+	SweepEvery time.Duration
+	BusWorkers int
+}
+
+// Main is a running local server.
+type Main struct {
+	Opts    Options
+	Store   store.Store
+	Engine  *engine.Engine
+	Bus     *bus.Bus
+	Clock   clock.Clock
+	Virtual *clock.Virtual // nil unless VirtualClock
+	Signer  *auth.Signer
+	Handler http.Handler
+	URL     string // set by Start
+	Demo    DemoInfo
+
+	log     *slog.Logger
+	srv     *http.Server
+	advance sync.Mutex
+	stop    context.CancelFunc
+	done    chan struct{}
+}
+
+// Open wires the local server without listening.
+func Open(opts Options) (*Main, error) {
+	if opts.DataDir == "" {
+		opts.DataDir = ".switchboard"
+	}
+	if opts.Log == nil {
+		opts.Log = slog.Default()
+	}
+	if opts.IDs == nil {
+		opts.IDs = ids.Random{}
+	}
+	if opts.SweepEvery <= 0 {
+		opts.SweepEvery = 30 * time.Second
+	}
+	if opts.BusWorkers <= 0 {
+		opts.BusWorkers = 8
+	}
+	if err := os.MkdirAll(opts.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("data folder: %w", err)
+	}
+	m := &Main{Opts: opts, log: opts.Log, done: make(chan struct{})}
+	if opts.VirtualClock {
+		start := opts.ClockStart
+		if start.IsZero() {
+			start = time.Now().UTC().Truncate(time.Second)
+		}
+		m.Virtual = clock.NewVirtual(start)
+		m.Clock = m.Virtual
+	} else {
+		m.Clock = clock.Real{}
+	}
+	st, err := bolt.Open(filepath.Join(opts.DataDir, "switchboard.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	m.Store = st
+	key, err := auth.LoadOrCreateKey(filepath.Join(opts.DataDir, "jwt.key"))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("signing key: %w", err)
+	}
+	if m.Signer, err = auth.NewSigner(key, "switchboard-local", m.Clock); err != nil {
+		st.Close()
+		return nil, err
+	}
+	m.Bus = bus.New(opts.BusWorkers, opts.Log)
+	m.Engine = engine.New(engine.Deps{Store: st, Clock: m.Clock, IDs: opts.IDs, Publisher: m.Bus, Log: opts.Log}, opts.Engine)
+	m.Bus.Subscribe(m.route)
+
+	cfg := httpapi.Config{Engine: m.Engine, Auth: m.Signer, Version: Version}
+	if m.Virtual != nil {
+		cfg.AdvanceClock = m.Advance
+	}
+	m.Handler = httpapi.New(cfg)
+	if opts.Demo {
+		if m.Demo, err = LoadDemo(context.Background(), m); err != nil {
+			m.Close()
+			return nil, fmt.Errorf("demo data: %w", err)
+		}
+	}
+	return m, nil
+}
+
+// route is the default dispatcher: a newly opened conversation goes to its
+// channel's team.
+func (m *Main) route(ctx context.Context, ev events.Event) error {
+	if ev.DetailType != events.ConversationOpened {
+		return nil
+	}
+	var d events.ConversationOpenedDetail
+	if err := decodeDetail(ev, &d); err != nil {
+		return nil // a malformed event is not retried
+	}
+	_, err := m.Engine.RouteDefault(ctx, d.ConversationID)
+	if routing.ErrorCode(err) == routing.CodeInvalid || routing.IsNotFound(err) {
+		m.log.Warn("conversation not routed", "conversation", d.ConversationID, "err", err)
+		return nil
+	}
+	return err
+}
+
+// Start listens on Opts.Addr and serves in the background, with the periodic
+// sweeper on the real clock.
+func (m *Main) Start() error {
+	ln, err := net.Listen("tcp", m.Opts.Addr)
+	if err != nil {
+		return err
+	}
+	m.URL = "http://" + ln.Addr().String()
+	m.srv = &http.Server{Handler: m.Handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	ctx, cancel := context.WithCancel(context.Background())
+	m.stop = cancel
+	go func() {
+		if err := m.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			m.log.Error("server stopped", "err", err)
+		}
+	}()
+	go m.sweepLoop(ctx)
+	return nil
+}
+
+func (m *Main) sweepLoop(ctx context.Context) {
+	defer close(m.done)
+	if m.Virtual != nil {
+		<-ctx.Done() // the virtual clock sweeps in Advance
+		return
+	}
+	t := time.NewTicker(m.Opts.SweepEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := m.Engine.Sweep(ctx); err != nil && ctx.Err() == nil {
+				m.log.Error("sweep failed", "err", err)
+			}
+		}
+	}
+}
+
+// Settle waits until every published event has been handled.
+func (m *Main) Settle(ctx context.Context) error { return m.Bus.WaitIdle(ctx) }
+
+// Advance moves the virtual clock forward by d, stopping at every deadline on
+// the way (session warnings and disconnections, workflow timers) so each
+// fires at its own time, and returns once everything due has settled.
+func (m *Main) Advance(ctx context.Context, d time.Duration) (time.Time, error) {
+	if m.Virtual == nil {
+		return time.Time{}, routing.Errorf(routing.CodeNotFound, "the clock is not virtual")
+	}
+	m.advance.Lock()
+	defer m.advance.Unlock()
+	if err := m.Settle(ctx); err != nil {
+		return time.Time{}, err
+	}
+	target := m.Virtual.Now().Add(d)
+	for guard := 0; guard < 100000; guard++ {
+		next, ok, err := m.nextDeadline(ctx)
+		if err != nil {
+			return time.Time{}, err
+		}
+		if !ok || next.After(target) {
+			break
+		}
+		m.Virtual.Set(next)
+		if err := m.tick(ctx); err != nil {
+			return time.Time{}, err
+		}
+		if again, ok, err := m.nextDeadline(ctx); err != nil || (ok && !again.After(next)) {
+			break // nothing consumed that deadline: do not spin
+		}
+	}
+	m.Virtual.Set(target)
+	return target, m.tick(ctx)
+}
+
+func (m *Main) nextDeadline(ctx context.Context) (time.Time, bool, error) {
+	return m.Engine.NextSessionDeadline(ctx)
+}
+
+func (m *Main) tick(ctx context.Context) error {
+	if _, err := m.Engine.Sweep(ctx); err != nil {
+		return err
+	}
+	return m.Settle(ctx)
+}
+
+// Token signs a bearer token for an agent of the store, with its role.
+func (m *Main) Token(ctx context.Context, agentID string, ttl time.Duration) (string, error) {
+	a, err := m.Store.GetAgent(ctx, agentID)
+	if err != nil {
+		return "", err
+	}
+	return m.Signer.Sign(auth.Principal{Subject: a.ID, Role: a.Role}, ttl)
+}
+
+// Close stops serving and closes the store. Safe to call once.
+func (m *Main) Close() error {
+	if m.stop != nil {
+		m.stop()
+		<-m.done
+	}
+	if m.srv != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_ = m.srv.Shutdown(ctx)
+		cancel()
+	}
+	m.Bus.Close()
+	return m.Store.Close()
+}

@@ -1,0 +1,213 @@
+package engine
+
+import (
+	"context"
+	"sort"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/events"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
+)
+
+// afterRelease runs when an agent's slot frees: the queues of the agent's
+// teams are drained at once, and capacity.released is published so other
+// hosts can react too.
+func (e *Engine) afterRelease(ctx context.Context, agentID, reason string) {
+	e.DrainAgent(ctx, agentID)
+	e.publish(ctx, events.CapacityReleased, events.CapacityReleasedDetail{AgentID: agentID, Reason: reason})
+}
+
+// DrainAgent hands pending conversations of the agent's teams out while any
+// team's strategy finds a free slot, most urgent and oldest head first.
+func (e *Engine) DrainAgent(ctx context.Context, agentID string) int {
+	agent, err := e.store.GetAgent(ctx, agentID)
+	if err != nil {
+		return 0
+	}
+	return e.drainTeams(ctx, agent.Teams)
+}
+
+// DrainTeam hands out a team's pending conversations while its strategy finds
+// a free slot. Manual teams are never drained. It returns how many it assigned.
+func (e *Engine) DrainTeam(ctx context.Context, teamID string) int {
+	return e.drainTeams(ctx, []string{teamID})
+}
+
+func (e *Engine) drainTeams(ctx context.Context, teamIDs []string) int {
+	active := map[string]bool{}
+	for _, id := range teamIDs {
+		t, err := e.store.GetTeam(ctx, id)
+		if err == nil && t.Mode != routing.ModeManual {
+			active[id] = true
+		}
+	}
+	assigned := 0
+	for guard := 0; len(active) > 0 && guard < 100000; guard++ {
+		// the best head across the teams still able to take work
+		var best routing.Conversation
+		found := false
+		for id := range active {
+			q, err := e.store.PendingQueue(ctx, id, 1)
+			if err != nil || len(q) == 0 {
+				delete(active, id)
+				continue
+			}
+			if !found || routing.QueueLess(q[0], best) {
+				best, found = q[0], true
+			}
+		}
+		if !found {
+			break
+		}
+		res, err := e.assign(ctx, best.ID, Target{TeamID: best.TeamID}, System, "", 0)
+		switch {
+		case err != nil && (routing.IsConflict(err, "") || routing.IsNotFound(err)):
+			continue // someone else moved it; look again
+		case err != nil:
+			e.log.Error("drain failed", "team", best.TeamID, "conversation", best.ID, "err", err)
+			delete(active, best.TeamID)
+		case res.Status != Assigned:
+			delete(active, best.TeamID) // nobody free in that team
+		default:
+			assigned++
+		}
+	}
+	return assigned
+}
+
+// RouteDefault routes a conversation that no workflow routed: to the team its
+// channel names (Config["team"]) or the engine's default team. Conversations
+// already assigned are left alone.
+func (e *Engine) RouteDefault(ctx context.Context, convID string) (AssignResult, error) {
+	conv, err := e.store.GetConversation(ctx, convID)
+	if err != nil {
+		return AssignResult{}, err
+	}
+	if conv.Status != routing.ConvPending || conv.AssigneeID != "" {
+		return AssignResult{Status: string(conv.Status), AgentID: conv.AssigneeID, TeamID: conv.TeamID, Version: conv.Version}, nil
+	}
+	team := conv.TeamID
+	if team == "" {
+		if ch, err := e.store.GetChannel(ctx, conv.ChannelID); err == nil {
+			team = ch.Config["team"]
+		}
+	}
+	if team == "" {
+		team = e.cfg.DefaultTeam
+	}
+	if team == "" {
+		return AssignResult{Status: Queued}, nil
+	}
+	return e.assign(ctx, convID, Target{TeamID: team}, System, "", 0)
+}
+
+// QueueStat describes one team's queue and capacity.
+type QueueStat struct {
+	TeamID       string    `json:"teamId"`
+	Name         string    `json:"name"`
+	Mode         string    `json:"mode"`
+	Pending      int       `json:"pending"`
+	OldestSince  time.Time `json:"oldestPendingSince,omitempty"`
+	OldestWaitS  int64     `json:"oldestWaitSeconds"`
+	AgentsOnline int       `json:"agentsOnline"`
+	SlotsUsed    int       `json:"slotsUsed"`
+	SlotsFree    int       `json:"slotsFree"`
+}
+
+// QueueStats reports, per team: pending count, oldest wait, agents online and
+// slots used and free among online agents.
+func (e *Engine) QueueStats(ctx context.Context, actor Actor) ([]QueueStat, error) {
+	if err := requireRole(actor, routing.RoleSupervisor); err != nil {
+		return nil, err
+	}
+	now := e.clock.Now()
+	var out []QueueStat
+	p := store.PageRequest{Limit: store.MaxLimit}
+	for {
+		teams, err := e.store.ListTeams(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range teams.Items {
+			st := QueueStat{TeamID: t.ID, Name: t.Name, Mode: string(t.Mode)}
+			f := store.ConversationFilter{Status: routing.ConvPending, TeamID: t.ID, PageRequest: store.PageRequest{Limit: store.MaxLimit}}
+			for {
+				page, err := e.store.ListConversations(ctx, f)
+				if err != nil {
+					return nil, err
+				}
+				for _, c := range page.Items {
+					st.Pending++
+					if st.OldestSince.IsZero() || c.PendingSince.Before(st.OldestSince) {
+						st.OldestSince = c.PendingSince
+					}
+				}
+				if page.Next == "" {
+					break
+				}
+				f.Cursor = page.Next
+			}
+			if !st.OldestSince.IsZero() {
+				st.OldestWaitS = int64(now.Sub(st.OldestSince) / time.Second)
+			}
+			agents, err := e.store.GetAgents(ctx, t.Members)
+			if err != nil {
+				return nil, err
+			}
+			for _, a := range agents {
+				if a.Status == routing.StatusOnline {
+					st.AgentsOnline++
+					st.SlotsUsed += a.OpenCount
+					st.SlotsFree += a.FreeSlots()
+				}
+			}
+			out = append(out, st)
+		}
+		if teams.Next == "" {
+			break
+		}
+		p.Cursor = teams.Next
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].TeamID < out[j].TeamID })
+	return out, nil
+}
+
+// EscalationQueue lists escalated conversations that are not closed, most
+// urgent first, then oldest escalation: the staff queue.
+func (e *Engine) EscalationQueue(ctx context.Context, actor Actor, limit int) ([]routing.Conversation, error) {
+	if err := requireRole(actor, routing.RoleSupervisor); err != nil {
+		return nil, err
+	}
+	var out []routing.Conversation
+	for _, typ := range routing.EscalationTypes {
+		f := store.ConversationFilter{EscalationType: typ, PageRequest: store.PageRequest{Limit: store.MaxLimit}}
+		var batch []routing.Conversation
+		for {
+			page, err := e.store.ListConversations(ctx, f)
+			if err != nil {
+				return nil, err
+			}
+			for _, c := range page.Items {
+				if c.Status != routing.ConvClosed {
+					batch = append(batch, c)
+				}
+			}
+			if page.Next == "" {
+				break
+			}
+			f.Cursor = page.Next
+		}
+		sort.Slice(batch, func(i, j int) bool {
+			if !batch[i].Escalation.At.Equal(batch[j].Escalation.At) {
+				return batch[i].Escalation.At.Before(batch[j].Escalation.At)
+			}
+			return batch[i].ID < batch[j].ID
+		})
+		out = append(out, batch...)
+		if limit > 0 && len(out) >= limit {
+			return out[:limit], nil
+		}
+	}
+	return out, nil
+}

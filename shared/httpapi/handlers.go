@@ -1,0 +1,474 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/switchboard-oss/switchboard/shared/auth"
+	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
+)
+
+func pageRequest(r *http.Request) (store.PageRequest, error) {
+	limit, err := queryInt(r, "limit", store.DefaultLimit, 1, store.MaxLimit)
+	if err != nil {
+		return store.PageRequest{}, err
+	}
+	return store.PageRequest{Cursor: r.URL.Query().Get("cursor"), Limit: limit}, nil
+}
+
+// contactView is a contact as shown beside a conversation.
+type contactView struct {
+	routing.Contact
+	DisplayName string `json:"displayName"`
+}
+
+type conversationView struct {
+	routing.Conversation
+	Priority int          `json:"priority"` // queue rank: 1 most urgent, 9 not escalated
+	Contact  *contactView `json:"contact,omitempty"`
+}
+
+func (a *API) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	out := map[string]any{"id": p.Subject, "role": p.Role}
+	if ag, err := a.st.GetAgent(r.Context(), p.Subject); err == nil {
+		out["agent"] = ag
+	}
+	writeJSON(w, http.StatusOK, out)
+	return nil
+}
+
+func (a *API) notifications(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	pg, err := a.st.Notifications(r.Context(), p.Subject, pr)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	return nil
+}
+
+func (a *API) listConversations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	q := r.URL.Query()
+	f := store.ConversationFilter{
+		Status:         routing.ConversationStatus(q.Get("status")),
+		TeamID:         q.Get("team"),
+		AssigneeID:     q.Get("assignee"),
+		ContactID:      q.Get("contact"),
+		EscalationType: routing.EscalationType(q.Get("escalation")),
+	}
+	if f.Status != "" && !f.Status.Valid() {
+		return routing.Invalid("status", "status must be pending, open or closed")
+	}
+	if f.EscalationType != "" && !f.EscalationType.Valid() {
+		return routing.Invalid("escalation", "escalation must be one of emergency, complaint, appointment, purchase, billing, general")
+	}
+	pr, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	f.PageRequest = pr
+	pg, err := a.st.ListConversations(r.Context(), f)
+	if err != nil {
+		return err
+	}
+	items := make([]conversationView, 0, len(pg.Items))
+	for _, c := range pg.Items {
+		if a.eng.CanView(r.Context(), actor(p), c) != nil {
+			continue // agents see their own conversations and the pending ones of their teams
+		}
+		items = append(items, conversationView{Conversation: c, Priority: c.Rank()})
+	}
+	writeJSON(w, http.StatusOK, newPage(items, pg.Next))
+	return nil
+}
+
+func (a *API) loadConversation(r *http.Request, p auth.Principal) (routing.Conversation, error) {
+	c, err := a.st.GetConversation(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return c, err
+	}
+	return c, a.eng.CanView(r.Context(), actor(p), c)
+}
+
+func (a *API) getConversation(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	c, err := a.loadConversation(r, p)
+	if err != nil {
+		return err
+	}
+	v := conversationView{Conversation: c, Priority: c.Rank()}
+	if ct, err := a.st.GetContact(r.Context(), c.ContactID); err == nil {
+		v.Contact = &contactView{Contact: ct, DisplayName: ct.DisplayName()}
+	}
+	writeJSON(w, http.StatusOK, v)
+	return nil
+}
+
+func (a *API) conversationEvents(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	c, err := a.loadConversation(r, p)
+	if err != nil {
+		return err
+	}
+	pr, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	pg, err := a.st.Events(r.Context(), c.ID, pr)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	return nil
+}
+
+func (a *API) assign(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		AgentID    string `json:"agentId"`
+		TeamID     string `json:"teamId"`
+		OnlineOnly bool   `json:"onlineOnly"`
+		Note       string `json:"note"`
+		Version    int64  `json:"version"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	res, err := a.eng.Assign(r.Context(), r.PathValue("id"), engine.Target{AgentID: body.AgentID, TeamID: body.TeamID, OnlineOnly: body.OnlineOnly}, actor(p), body.Note, body.Version)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (a *API) take(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	res, err := a.eng.Take(r.Context(), r.PathValue("id"), actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, res)
+	return nil
+}
+
+func (a *API) escalate(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		Type    routing.EscalationType `json:"type"`
+		Summary string                 `json:"summary"`
+		TeamID  string                 `json:"teamId"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	c, err := a.eng.Escalate(r.Context(), r.PathValue("id"), body.Type, body.Summary, body.TeamID, actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conversationView{Conversation: c, Priority: c.Rank()})
+	return nil
+}
+
+func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		Text string `json:"text"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	ev, err := a.eng.SendMessage(r.Context(), r.PathValue("id"), engine.Outbound{Text: body.Text}, actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, ev)
+	return nil
+}
+
+func (a *API) comment(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		Text string `json:"text"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	ev, err := a.eng.Comment(r.Context(), r.PathValue("id"), body.Text, actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, ev)
+	return nil
+}
+
+func (a *API) close(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		Note string `json:"note"`
+	}
+	if r.ContentLength != 0 {
+		if err := decode(w, r, &body); err != nil {
+			return err
+		}
+	}
+	c, err := a.eng.Close(r.Context(), r.PathValue("id"), actor(p), body.Note)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, conversationView{Conversation: c, Priority: c.Rank()})
+	return nil
+}
+
+func (a *API) escalations(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	limit, err := queryInt(r, "limit", 100, 1, store.MaxLimit)
+	if err != nil {
+		return err
+	}
+	cs, err := a.eng.EscalationQueue(r.Context(), actor(p), limit)
+	if err != nil {
+		return err
+	}
+	items := make([]conversationView, len(cs))
+	for i, c := range cs {
+		items[i] = conversationView{Conversation: c, Priority: c.Rank()}
+	}
+	writeJSON(w, http.StatusOK, newPage(items, ""))
+	return nil
+}
+
+func (a *API) getContact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	c, err := a.st.GetContact(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if p.Role.Rank() < routing.RoleSupervisor.Rank() {
+		conv, err := a.st.GetConversation(r.Context(), c.OpenConversationID)
+		if err != nil {
+			return routing.Errorf(routing.CodeForbidden, "contact %s has no open conversation of yours", c.ID)
+		}
+		if err := a.eng.CanView(r.Context(), actor(p), conv); err != nil {
+			return err
+		}
+	}
+	writeJSON(w, http.StatusOK, contactView{Contact: c, DisplayName: c.DisplayName()})
+	return nil
+}
+
+func (a *API) patchContact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		engine.ContactPatch
+		Version int64 `json:"version"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	c, err := a.eng.UpdateContact(r.Context(), r.PathValue("id"), body.ContactPatch, actor(p), body.Version)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, contactView{Contact: c, DisplayName: c.DisplayName()})
+	return nil
+}
+
+func (a *API) listTeams(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	pg, err := a.st.ListTeams(r.Context(), pr)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	return nil
+}
+
+func (a *API) getTeam(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	t, err := a.st.GetTeam(r.Context(), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (a *API) createTeam(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		ID         string           `json:"id"`
+		Name       string           `json:"name"`
+		Strategy   routing.Strategy `json:"strategy"`
+		OnlineOnly bool             `json:"onlineOnly"`
+		Mode       routing.Mode     `json:"mode"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	t, err := a.eng.CreateTeam(r.Context(), routing.Team{ID: body.ID, Name: body.Name, Strategy: body.Strategy, OnlineOnly: body.OnlineOnly, Mode: body.Mode}, actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, t)
+	return nil
+}
+
+func (a *API) patchTeam(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		engine.TeamPatch
+		Version int64 `json:"version"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	t, err := a.eng.UpdateTeam(r.Context(), r.PathValue("id"), body.TeamPatch, actor(p), body.Version)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (a *API) putMember(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	t, err := a.eng.SetMember(r.Context(), r.PathValue("id"), r.PathValue("agentId"), true, actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (a *API) deleteMember(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	t, err := a.eng.SetMember(r.Context(), r.PathValue("id"), r.PathValue("agentId"), false, actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, t)
+	return nil
+}
+
+func (a *API) listAgents(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	pg, err := a.st.ListAgents(r.Context(), pr)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	return nil
+}
+
+func (a *API) getAgent(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	id := r.PathValue("id")
+	if id != p.Subject && p.Role.Rank() < routing.RoleSupervisor.Rank() {
+		return routing.Errorf(routing.CodeForbidden, "agents can read only their own profile")
+	}
+	ag, err := a.st.GetAgent(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ag)
+	return nil
+}
+
+func (a *API) createAgent(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		ID            string       `json:"id"`
+		Name          string       `json:"name"`
+		Email         string       `json:"email"`
+		Role          routing.Role `json:"role"`
+		MaxConcurrent *int         `json:"maxConcurrent"`
+		Teams         []string     `json:"teams"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	if body.MaxConcurrent == nil {
+		return routing.Invalid("maxConcurrent", "maxConcurrent is required")
+	}
+	ag, err := a.eng.CreateAgent(r.Context(), routing.Agent{ID: body.ID, Name: body.Name, Email: body.Email, Role: body.Role, MaxConcurrent: *body.MaxConcurrent, Teams: body.Teams}, actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, ag)
+	return nil
+}
+
+func (a *API) patchAgent(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		engine.AgentPatch
+		Version int64 `json:"version"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	ag, err := a.eng.UpdateAgent(r.Context(), r.PathValue("id"), body.AgentPatch, actor(p), body.Version)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ag)
+	return nil
+}
+
+func (a *API) putStatus(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		Status routing.AgentStatus `json:"status"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	ag, err := a.eng.SetStatus(r.Context(), r.PathValue("id"), body.Status, actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ag)
+	return nil
+}
+
+func (a *API) extendSession(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	ag, err := a.eng.ExtendSession(r.Context(), r.PathValue("id"), actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ag)
+	return nil
+}
+
+func (a *API) listChannels(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	pr, err := pageRequest(r)
+	if err != nil {
+		return err
+	}
+	pg, err := a.st.ListChannels(r.Context(), pr)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	return nil
+}
+
+func (a *API) createChannel(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	var body struct {
+		ID         string            `json:"id"`
+		Provider   string            `json:"provider"`
+		ExternalID string            `json:"externalId"`
+		Name       string            `json:"name"`
+		SecretRef  string            `json:"secretRef"`
+		Config     map[string]string `json:"config"`
+	}
+	if err := decode(w, r, &body); err != nil {
+		return err
+	}
+	ch, err := a.eng.CreateChannel(r.Context(), routing.Channel{ID: body.ID, Provider: body.Provider, ExternalID: body.ExternalID, Name: body.Name, SecretRef: body.SecretRef, Config: body.Config}, actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, ch)
+	return nil
+}
+
+func (a *API) queueStats(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
+	st, err := a.eng.QueueStats(r.Context(), actor(p))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"teams": st})
+	return nil
+}

@@ -1,0 +1,156 @@
+// Package httpapi is Switchboard's HTTP API: one net/http handler served by
+// the local server and, through an API Gateway adapter, by Lambda. Handlers
+// decode, make one engine call and encode; only this package maps error codes
+// to HTTP status codes.
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/switchboard-oss/switchboard/shared/routing"
+)
+
+// MaxBody is the largest request body accepted, in bytes.
+const MaxBody = 1 << 20
+
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Code    routing.Code `json:"code"`
+	Message string       `json:"message"`
+	Field   string       `json:"field,omitempty"`
+	Reason  string       `json:"reason,omitempty"`
+}
+
+var statusOf = map[routing.Code]int{
+	routing.CodeInvalid:         http.StatusBadRequest,
+	routing.CodeUnauthenticated: http.StatusUnauthorized,
+	routing.CodeForbidden:       http.StatusForbidden,
+	routing.CodeNotFound:        http.StatusNotFound,
+	routing.CodeConflict:        http.StatusConflict,
+	routing.CodeRateLimited:     http.StatusTooManyRequests,
+	routing.CodeUnavailable:     http.StatusServiceUnavailable,
+	routing.CodeInternal:        http.StatusInternalServerError,
+}
+
+// WriteError writes err in the one error shape. Foreign errors become
+// "internal" without their text, which is logged instead.
+func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	var e *routing.Error
+	if !errors.As(err, &e) {
+		slog.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		e = &routing.Error{Code: routing.CodeInternal, Message: "internal error"}
+	}
+	status, ok := statusOf[e.Code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	if e.Code == routing.CodeInvalid && e.Reason == "too_large" {
+		status = http.StatusRequestEntityTooLarge
+	}
+	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Reason: e.Reason}})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// decode reads a JSON body strictly: at most MaxBody bytes, no unknown
+// fields, one value. Errors name the offending field.
+func decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return routing.Invalid("", "Content-Type must be application/json")
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return routing.Invalid("", "the body must hold exactly one JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return &routing.Error{Code: routing.CodeInvalid, Reason: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", MaxBody)}
+	case errors.As(err, &syn):
+		return routing.Invalid("", "malformed JSON at byte %d", syn.Offset)
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return routing.Invalid(field, "%s must be a %s", field, jsonKind(typ.Type.Kind().String()))
+	case errors.Is(err, io.EOF):
+		return routing.Invalid("", "the body is empty; a JSON object is required")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return routing.Invalid("", "malformed JSON: unexpected end of body")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return routing.Invalid(f, "unknown field %q", f)
+	}
+	return routing.Invalid("", "malformed JSON: %s", err.Error())
+}
+
+func jsonKind(k string) string {
+	switch k {
+	case "int", "int64", "int32", "float64", "uint", "uint64":
+		return "number"
+	case "bool":
+		return "boolean"
+	case "slice", "array":
+		return "array"
+	case "map", "struct", "ptr":
+		return "object"
+	}
+	return k
+}
+
+func queryInt(r *http.Request, name string, def, min, max int) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < min || n > max {
+		return 0, routing.Invalid(name, "%s must be a whole number from %d to %d", name, min, max)
+	}
+	return n, nil
+}
+
+// page is the list response shape.
+type page[T any] struct {
+	Items []T     `json:"items"`
+	Next  *string `json:"next"`
+}
+
+func newPage[T any](items []T, next string) page[T] {
+	if items == nil {
+		items = []T{}
+	}
+	p := page[T]{Items: items}
+	if next != "" {
+		p.Next = &next
+	}
+	return p
+}
