@@ -24,9 +24,13 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/httpapi"
 	"github.com/switchboard-oss/switchboard/shared/ids"
+	"github.com/switchboard-oss/switchboard/shared/intake"
+	"github.com/switchboard-oss/switchboard/shared/providers"
+	"github.com/switchboard-oss/switchboard/shared/providers/catalog"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/bolt"
+	"github.com/switchboard-oss/switchboard/shared/webhook"
 )
 
 // Version is the build's version, set with -ldflags.
@@ -58,7 +62,10 @@ type Main struct {
 	Signer  *auth.Signer
 	Handler http.Handler
 	URL     string // set by Start
-	Demo    DemoInfo
+	// Providers and Secrets deliver messages and verify webhooks.
+	Providers *providers.Registry
+	Secrets   providers.Secrets
+	Demo      DemoInfo
 
 	log     *slog.Logger
 	srv     *http.Server
@@ -112,11 +119,28 @@ func Open(opts Options) (*Main, error) {
 		st.Close()
 		return nil, err
 	}
+	secretsPath := filepath.Join(opts.DataDir, "secrets.json")
+	if opts.Demo {
+		if _, err := demoSecret(secretsPath); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("demo secret: %w", err)
+		}
+	}
+	fileSecrets, err := providers.LoadFileSecrets(secretsPath)
+	if err != nil {
+		fileSecrets, _ = providers.ParseFileSecrets([]byte("{}"))
+	}
+	m.Secrets = providers.Resolver{"env": providers.EnvSecrets{}, "file": fileSecrets}
+	m.Providers = catalog.New(catalog.Config{})
+
 	m.Bus = bus.New(opts.BusWorkers, opts.Log)
-	m.Engine = engine.New(engine.Deps{Store: st, Clock: m.Clock, IDs: opts.IDs, Publisher: m.Bus, Log: opts.Log}, opts.Engine)
+	m.Engine = engine.New(engine.Deps{Store: st, Clock: m.Clock, IDs: opts.IDs, Publisher: m.Bus, Log: opts.Log,
+		Outbox: intake.Outbox{Providers: m.Providers, Secrets: m.Secrets}, Enrich: intake.Enrich}, opts.Engine)
 	m.Bus.Subscribe(m.route)
 
-	cfg := httpapi.Config{Engine: m.Engine, Auth: m.Signer, Version: Version}
+	hooks := &webhook.Handler{Providers: m.Providers, Channels: intake.Channels{Store: st}, Secrets: m.Secrets,
+		Ingestor: intake.Ingestor{Engine: m.Engine}, Clock: m.Clock, Logger: opts.Log}
+	cfg := httpapi.Config{Engine: m.Engine, Auth: m.Signer, Version: Version, Webhooks: hooks}
 	if m.Virtual != nil {
 		cfg.AdvanceClock = m.Advance
 	}

@@ -174,10 +174,14 @@ func (e *Engine) Assign(ctx context.Context, convID string, t Target, actor Acto
 	if err := maxLen("note", note, 4096); err != nil {
 		return AssignResult{}, err
 	}
-	return e.assign(ctx, convID, t, actor, trimmed(note), expectVersion)
+	return e.assign(ctx, convID, t, actor, trimmed(note), expectVersion, false)
 }
 
-func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Actor, note string, expectVersion int64) (AssignResult, error) {
+// assign moves a conversation to t. draining is true when the pending queue's
+// drain calls it for the queue head; otherwise a conversation sent to a team
+// whose queue is not empty waits behind it (oldest and most urgent first)
+// and the queue is drained.
+func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Actor, note string, expectVersion int64, draining bool) (AssignResult, error) {
 	var released string
 	defer func() {
 		if released != "" {
@@ -205,7 +209,7 @@ func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Acto
 		if t.AgentID != "" {
 			res, err = e.assignToAgent(ctx, conv, t, actor, note)
 		} else {
-			res, err = e.assignToTeam(ctx, conv, t, actor, note)
+			res, err = e.assignToTeam(ctx, conv, t, actor, note, draining)
 		}
 		if retryable(err) && !routing.IsConflict(err, "person_capacity") {
 			continue
@@ -272,7 +276,7 @@ func (e *Engine) agentUnavailable(ctx context.Context, conv routing.Conversation
 	return e.queue(ctx, conv, team, actor, note, d)
 }
 
-func (e *Engine) assignToTeam(ctx context.Context, conv routing.Conversation, t Target, actor Actor, note string) (AssignResult, error) {
+func (e *Engine) assignToTeam(ctx context.Context, conv routing.Conversation, t Target, actor Actor, note string, draining bool) (AssignResult, error) {
 	team, err := e.store.GetTeam(ctx, t.TeamID)
 	if routing.IsNotFound(err) {
 		return AssignResult{}, routing.Invalid("teamId", "team %q does not exist", t.TeamID)
@@ -283,6 +287,18 @@ func (e *Engine) assignToTeam(ctx context.Context, conv routing.Conversation, t 
 	if team.Mode == routing.ModeManual {
 		d := &routing.Decision{Strategy: team.Strategy, Why: "team is in manual mode: agents take pending conversations"}
 		return e.queue(ctx, conv, team.ID, actor, note, d)
+	}
+	if !draining && !(conv.Status == routing.ConvPending && conv.TeamID == team.ID) {
+		if q, err := e.store.PendingQueue(ctx, team.ID, 1); err == nil && len(q) > 0 {
+			res, err := e.queue(ctx, conv, team.ID, actor, note, &routing.Decision{Strategy: team.Strategy, Why: "others are waiting: queued behind them"})
+			if err == nil {
+				e.DrainTeam(ctx, team.ID)
+				if c, err := e.store.GetConversation(ctx, conv.ID); err == nil && c.Status == routing.ConvOpen {
+					return AssignResult{Status: Assigned, AgentID: c.AssigneeID, TeamID: c.TeamID, Version: c.Version}, nil
+				}
+			}
+			return res, err
+		}
 	}
 	agents, err := e.store.GetAgents(ctx, team.Members)
 	if err != nil {
@@ -532,7 +548,7 @@ func (e *Engine) Escalate(ctx context.Context, convID string, typ routing.Escala
 		}
 		next.Version = conv.Version + 1
 		if teamID != "" {
-			if _, err := e.assign(ctx, convID, Target{TeamID: teamID}, System, "escalated ("+string(typ)+"): "+summary, 0); err != nil {
+			if _, err := e.assign(ctx, convID, Target{TeamID: teamID}, System, "escalated ("+string(typ)+"): "+summary, 0, false); err != nil {
 				return next, err
 			}
 			return e.store.GetConversation(ctx, convID)

@@ -81,6 +81,7 @@ type Engine struct {
 	enrich Enricher
 	cfg    Config
 	log    *slog.Logger
+	drains drainer
 }
 
 // Deps are the engine's collaborators. Store, Clock and IDs are required.

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/switchboard-oss/switchboard/events"
@@ -34,7 +35,65 @@ func (e *Engine) DrainTeam(ctx context.Context, teamID string) int {
 	return e.drainTeams(ctx, []string{teamID})
 }
 
+// drainTeams drains the given teams. Within one process, drains of a team
+// are coalesced: while one runs, others only ask it to look again, so a burst
+// of freed slots does not become a herd of writers racing for the same queue
+// head. (Across Lambda instances the conditional writes keep it correct.)
 func (e *Engine) drainTeams(ctx context.Context, teamIDs []string) int {
+	var mine []string
+	for _, id := range teamIDs {
+		if e.drains.enter(id) {
+			mine = append(mine, id)
+		}
+	}
+	assigned := 0
+	for len(mine) > 0 {
+		assigned += e.drainOnce(ctx, mine)
+		mine = e.drains.leave(mine)
+	}
+	return assigned
+}
+
+// drainer coalesces drains per team.
+type drainer struct {
+	mu      sync.Mutex
+	running map[string]bool
+	again   map[string]bool
+}
+
+// enter reports whether the caller must drain team (no drain is running);
+// otherwise it asks the running drain to look again.
+func (d *drainer) enter(team string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.running == nil {
+		d.running, d.again = map[string]bool{}, map[string]bool{}
+	}
+	if d.running[team] {
+		d.again[team] = true
+		return false
+	}
+	d.running[team] = true
+	return true
+}
+
+// leave ends a pass over teams and returns those that were asked to look again.
+func (d *drainer) leave(teams []string) []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var again []string
+	for _, t := range teams {
+		if d.again[t] {
+			delete(d.again, t)
+			again = append(again, t)
+		} else {
+			delete(d.running, t)
+		}
+	}
+	return again
+}
+
+func (e *Engine) drainOnce(ctx context.Context, teamIDs []string) int {
 	active := map[string]bool{}
 	for _, id := range teamIDs {
 		t, err := e.store.GetTeam(ctx, id)
@@ -60,7 +119,7 @@ func (e *Engine) drainTeams(ctx context.Context, teamIDs []string) int {
 		if !found {
 			break
 		}
-		res, err := e.assign(ctx, best.ID, Target{TeamID: best.TeamID}, System, "", 0)
+		res, err := e.assign(ctx, best.ID, Target{TeamID: best.TeamID}, System, "", 0, true)
 		switch {
 		case err != nil && (routing.IsConflict(err, "") || routing.IsNotFound(err)):
 			continue // someone else moved it; look again
@@ -99,7 +158,7 @@ func (e *Engine) RouteDefault(ctx context.Context, convID string) (AssignResult,
 	if team == "" {
 		return AssignResult{Status: Queued}, nil
 	}
-	return e.assign(ctx, convID, Target{TeamID: team}, System, "", 0)
+	return e.assign(ctx, convID, Target{TeamID: team}, System, "", 0, false)
 }
 
 // QueueStat describes one team's queue and capacity.

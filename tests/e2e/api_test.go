@@ -17,7 +17,7 @@ import (
 // Each role against each route: allowed, or 403 — never anything in between.
 func TestRolesPerRoute(t *testing.T) {
 	e := start(t, "front")
-	e.team("front", routing.RoundRobin, routing.ModeAutomatic, false)
+	e.team("front", routing.RoundRobin, routing.ModeAutomatic, true)
 	e.team("spare", routing.RoundRobin, routing.ModeManual, false)
 	e.team("extra", routing.RoundRobin, routing.ModeAutomatic, false)
 	e.agent("ag", 500, routing.StatusOnline, "front", "spare")

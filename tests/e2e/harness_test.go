@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ type env struct {
 	secret string // the generic channel's signing secret
 	client *http.Client
 	msgSeq atomic.Int64
+
+	defaultTeam string
+	chOnce      sync.Once
 }
 
 const channelID = "web"
@@ -72,13 +76,19 @@ func start(t testing.TB, defaultTeam string, opts ...option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, m: m, url: m.URL, admin: tok, secret: secret, client: &http.Client{Timeout: 60 * time.Second}}
-	cfg := map[string]string{}
-	if defaultTeam != "" {
-		cfg["team"] = defaultTeam
-	}
-	e.must(e.call("POST", "/v1/channels", e.admin, map[string]any{"id": channelID, "provider": "generic", "externalId": channelID, "name": "web", "secretRef": "file:" + channelID, "config": cfg}), 201)
+	e := &env{t: t, m: m, url: m.URL, admin: tok, secret: secret, client: &http.Client{Timeout: 60 * time.Second}, defaultTeam: defaultTeam}
 	return e
+}
+
+// channel creates the generic channel on first use, once the default team exists.
+func (e *env) channel() {
+	e.chOnce.Do(func() {
+		cfg := map[string]string{}
+		if e.defaultTeam != "" {
+			cfg["team"] = e.defaultTeam
+		}
+		e.must(e.call("POST", "/v1/channels", e.admin, map[string]any{"id": channelID, "provider": "generic", "externalId": channelID, "name": "web", "secretRef": "file:" + channelID, "config": cfg}), 201)
+	})
 }
 
 // response is a decoded API answer.
@@ -224,6 +234,7 @@ func (e *env) sign(raw []byte) string {
 
 func (e *env) signedWebhook(raw []byte, sig string) response {
 	e.t.Helper()
+	e.channel()
 	req, _ := http.NewRequest("POST", e.url+"/v1/webhooks/generic", bytes.NewReader(raw))
 	req.Header.Set("Content-Type", "application/json")
 	if sig != "" {

@@ -1,0 +1,97 @@
+// Package intake adapts the messaging providers to the engine, in both hosts:
+// verified webhook events become engine.Ingest calls, the store answers the
+// webhook's channel look-ups, contacts are enriched on creation, and the
+// engine's outbox delivers through the providers' senders.
+package intake
+
+import (
+	"context"
+	"errors"
+
+	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/enrich"
+	"github.com/switchboard-oss/switchboard/shared/providers"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
+)
+
+// Ingestor feeds verified webhook events to the engine (webhook.Ingestor).
+type Ingestor struct {
+	Engine *engine.Engine
+}
+
+// Ingest records each message; delivery statuses are accepted and dropped
+// (outbound failures are recorded when the send fails).
+func (i Ingestor) Ingest(ctx context.Context, ch routing.Channel, msgs []providers.Inbound) error {
+	var errs []error
+	for _, m := range msgs {
+		if m.Kind != providers.KindMessage {
+			continue
+		}
+		_, err := i.Engine.Ingest(ctx, ch, engine.Inbound{
+			MessageID: m.MessageID, From: m.From, Name: m.FromName, Phone: m.Phone,
+			Locale: m.Locale, Text: m.Text, Answer: m.Answer, At: m.At,
+		})
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Channels answers the webhook's channel look-ups from the store.
+type Channels struct {
+	Store store.Store
+}
+
+// GetChannel returns a channel by id.
+func (c Channels) GetChannel(ctx context.Context, id string) (routing.Channel, error) {
+	return c.Store.GetChannel(ctx, id)
+}
+
+// ChannelByExternalID finds the channel of a provider account. Channels are
+// few (one per provider account), so a scan of the list is cheap.
+func (c Channels) ChannelByExternalID(ctx context.Context, provider, externalID string) (routing.Channel, error) {
+	p := store.PageRequest{Limit: store.MaxLimit}
+	for {
+		page, err := c.Store.ListChannels(ctx, p)
+		if err != nil {
+			return routing.Channel{}, err
+		}
+		for _, ch := range page.Items {
+			if ch.Provider == provider && ch.ExternalID == externalID {
+				return ch, nil
+			}
+		}
+		if page.Next == "" {
+			return routing.Channel{}, routing.NotFound("channel", provider+":"+externalID)
+		}
+		p.Cursor = page.Next
+	}
+}
+
+// Enrich fills a new contact's country from its phone number and its
+// language from the provider's locale (or the country).
+func Enrich(c *routing.Contact, locale string) {
+	enrich.Contact(c, providers.Inbound{Phone: c.Phone, Locale: locale})
+}
+
+// Outbox delivers the engine's messages through the providers.
+type Outbox struct {
+	Providers *providers.Registry
+	Secrets   providers.Secrets
+}
+
+// Deliver sends msg to the contact through the channel's provider. A generic
+// channel without an outboundUrl keeps messages on the timeline only (a web
+// chat that reads the timeline needs no push).
+func (o Outbox) Deliver(ctx context.Context, ch routing.Channel, to routing.Contact, msg engine.Outbound) (string, error) {
+	if ch.Provider == providers.Generic && ch.Config["outboundUrl"] == "" {
+		return "", nil
+	}
+	opts := make([]providers.Option, len(msg.Options))
+	for i, op := range msg.Options {
+		opts[i] = providers.Option{ID: op.ID, Title: op.Label}
+	}
+	return providers.Deliver(ctx, o.Providers, o.Secrets, ch, providers.Outbound{To: to.ExternalID, Text: msg.Text, Options: opts, IdempotencyKey: msg.Key})
+}
