@@ -50,6 +50,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return token(ctx, args[1:], stdout, stderr)
 	case "workflow":
 		return workflowCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return bench(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, embedded.Version)
 		return nil

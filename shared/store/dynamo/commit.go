@@ -1,0 +1,704 @@
+package dynamo
+
+import (
+	"context"
+	crand "crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
+)
+
+// writeOp is one item of a transaction and what its failed condition means.
+type writeOp struct {
+	key    key
+	what   string // for messages: `conversation "cv_1"`
+	field  string // the Tx field, for invalid_argument
+	put    item
+	update string // update expression (when put is nil and del is false)
+	del    bool
+	cond   string
+	names  map[string]string
+	values item
+	// fail maps a failed condition to the contract's error; old is the item
+	// as it was (nil when absent). Nil for unconditional writes.
+	fail func(old item) error
+}
+
+// txBuilder turns a store.Tx into writeOps in the Tx's field order, so when
+// several conditions fail the error is the first in that order.
+type txBuilder struct {
+	ops  []writeOp
+	seen map[key]string
+}
+
+func (b *txBuilder) add(op writeOp) error {
+	if b.seen == nil {
+		b.seen = map[key]string{}
+	}
+	if prev, ok := b.seen[op.key]; ok {
+		// DynamoDB refuses two operations on one item in a transaction (and
+		// DynamoDB Local silently applies both), so refuse it here.
+		if prev == op.what {
+			return routing.Invalid(op.field, "%s is written twice in one transaction", op.what)
+		}
+		return routing.Invalid(op.field, "%s and %s write the same item in one transaction", prev, op.what)
+	}
+	b.seen[op.key] = op.what
+	b.ops = append(b.ops, op)
+	return nil
+}
+
+// versioned adds a put of a versioned item: a create when expect is 0, else
+// an update conditioned on the stored version (plus extra conditions, whose
+// failure extraFail explains).
+func (b *txBuilder) versioned(it item, kind, id, field string, expect int64, extraCond string, extraValues item, extraFail func(old item) error) error {
+	what := fmt.Sprintf("%s %q", kind, id)
+	op := writeOp{key: keyOf(it), what: what, field: field, put: it, names: map[string]string{"#pk": AttrPK}}
+	if expect == 0 {
+		op.cond = "attribute_not_exists(#pk)"
+		op.fail = func(item) error { return routing.Conflict(routing.ReasonExists, "%s already exists", what) }
+		return b.add(op)
+	}
+	op.cond = "#version = :expected"
+	op.names = map[string]string{"#version": attrVersion}
+	op.values = item{":expected": nv(expect)}
+	if extraCond != "" {
+		op.cond += " AND " + extraCond
+		for k, v := range extraValues {
+			op.values[k] = v
+		}
+	}
+	op.fail = func(old item) error {
+		if old == nil {
+			return routing.NotFound(kind, id)
+		}
+		if v, _, _ := num(old, attrVersion); v != expect {
+			return routing.Conflict(routing.ReasonVersion, "%s has version %d, not %d", what, v, expect)
+		}
+		if extraFail != nil {
+			return extraFail(old)
+		}
+		return routing.Conflict(routing.ReasonVersion, "%s changed", what)
+	}
+	return b.add(op)
+}
+
+func checkVersion(field string, expect int64) error {
+	if expect < 0 {
+		return routing.Invalid(field, "expected version must not be negative")
+	}
+	return nil
+}
+
+// buildOps validates tx and turns it into DynamoDB writes.
+func buildOps(tx store.Tx) ([]writeOp, error) {
+	var b txBuilder
+
+	for i, w := range tx.Conversations {
+		c := w.Value
+		field := fmt.Sprintf("conversations[%d]", i)
+		switch {
+		case c.ID == "":
+			return nil, routing.Invalid(field+".id", "conversation id is required")
+		case !c.Status.Valid():
+			return nil, routing.Invalid(field+".status", "unknown conversation status %q", c.Status)
+		}
+		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
+			return nil, err
+		}
+		c.Version = w.ExpectVersion + 1
+		main, index, err := conversationItems(c)
+		if err != nil {
+			return nil, routing.Invalid(field, "conversation cannot be encoded")
+		}
+		if err := b.versioned(main, "conversation", c.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
+			return nil, err
+		}
+		what := fmt.Sprintf("conversation %q (index item)", c.ID)
+		switch {
+		case index != nil:
+			err = b.add(writeOp{key: keyOf(index), what: what, field: field, put: index})
+		case w.ExpectVersion > 0: // the conversation may have had a team before
+			err = b.add(writeOp{key: convIndexKey(c.ID), what: what, field: field, del: true})
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	for i, w := range tx.Contacts {
+		c := w.Value
+		field := fmt.Sprintf("contacts[%d]", i)
+		switch {
+		case c.ID == "":
+			return nil, routing.Invalid(field+".id", "contact id is required")
+		case c.ChannelID == "":
+			return nil, routing.Invalid(field+".channelId", "contact channel id is required")
+		case c.ExternalID == "":
+			return nil, routing.Invalid(field+".externalId", "contact external id is required")
+		}
+		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
+			return nil, err
+		}
+		c.Version = w.ExpectVersion + 1
+		it, err := contactItem(c)
+		if err != nil {
+			return nil, routing.Invalid(field, "contact cannot be encoded")
+		}
+		if w.ExpectVersion == 0 {
+			if err := b.versioned(it, "contact", c.ID, field, 0, "", nil, nil); err != nil {
+				return nil, err
+			}
+			ext := contactExtItem(c)
+			what := fmt.Sprintf("contact (channel %q, external id %q)", c.ChannelID, c.ExternalID)
+			err := b.add(writeOp{
+				key: keyOf(ext), what: what, field: field + ".externalId", put: ext,
+				cond: "attribute_not_exists(#pk)", names: map[string]string{"#pk": AttrPK},
+				fail: func(item) error {
+					return routing.Conflict(routing.ReasonExists, "a contact with channel %q and external id %q already exists", c.ChannelID, c.ExternalID)
+				},
+			})
+			if err != nil {
+				return nil, err
+			}
+			continue
+		}
+		// The (channel, external id) pair is reserved at creation and cannot change.
+		err = b.versioned(it, "contact", c.ID, field, w.ExpectVersion,
+			"#channelId = :channelId AND #externalId = :externalId",
+			item{":channelId": sv(c.ChannelID), ":externalId": sv(c.ExternalID)},
+			func(item) error {
+				return routing.Invalid(field+".externalId", "a contact's channel and external id cannot change")
+			})
+		if err != nil {
+			return nil, err
+		}
+		last := &b.ops[len(b.ops)-1]
+		last.names["#channelId"] = attrChannelID
+		last.names["#externalId"] = attrExternalID
+	}
+
+	for i, w := range tx.Agents {
+		a := w.Value
+		field := fmt.Sprintf("agents[%d]", i)
+		if a.ID == "" {
+			return nil, routing.Invalid(field+".id", "agent id is required")
+		}
+		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
+			return nil, err
+		}
+		a.Version = w.ExpectVersion + 1
+		profile, err := agentProfileItem(a)
+		if err != nil {
+			return nil, routing.Invalid(field, "agent cannot be encoded")
+		}
+		if err := b.versioned(profile, "agent", a.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
+			return nil, err
+		}
+		what := fmt.Sprintf("agent %q (load item)", a.ID)
+		if w.ExpectVersion == 0 {
+			err = b.add(writeOp{key: loadKey(a.ID), what: what, field: field, put: agentLoadItem(a)})
+		} else {
+			// Only the copies the capacity condition reads; never openCount or
+			// lastAssignedAt. The profile's version condition guards the Tx.
+			err = b.add(writeOp{
+				key: loadKey(a.ID), what: what, field: field,
+				update: "SET #max = :max, #status = :status",
+				names:  map[string]string{"#max": attrMax, "#status": attrStatus},
+				values: item{":max": nv(int64(a.MaxConcurrent)), ":status": sv(string(a.Status))},
+			})
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// A new team's cursor item is created with the team; a CursorSet of the
+	// same Tx then sets it (the contract applies writes in order).
+	newTeamCursor := map[string]int{} // team id -> index in tx.Cursors
+	for i, c := range tx.Cursors {
+		for _, w := range tx.Teams {
+			if w.ExpectVersion == 0 && w.Value.ID == c.TeamID && c.TeamID != "" {
+				if _, dup := newTeamCursor[c.TeamID]; dup {
+					return nil, routing.Invalid(fmt.Sprintf("cursors[%d]", i), "team %q cursor is set twice in one transaction", c.TeamID)
+				}
+				newTeamCursor[c.TeamID] = i
+			}
+		}
+	}
+	for i, w := range tx.Teams {
+		t := w.Value
+		field := fmt.Sprintf("teams[%d]", i)
+		if t.ID == "" {
+			return nil, routing.Invalid(field+".id", "team id is required")
+		}
+		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
+			return nil, err
+		}
+		t.Version = w.ExpectVersion + 1
+		profile, err := teamProfileItem(t)
+		if err != nil {
+			return nil, routing.Invalid(field, "team cannot be encoded")
+		}
+		if err := b.versioned(profile, "team", t.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
+			return nil, err
+		}
+		if w.ExpectVersion == 0 {
+			cursor := ""
+			if j, ok := newTeamCursor[t.ID]; ok {
+				cursor = tx.Cursors[j].AgentID
+			}
+			what := fmt.Sprintf("team %q (cursor item)", t.ID)
+			if err := b.add(writeOp{key: cursorKey(t.ID), what: what, field: field, put: teamCursorItem(t.ID, cursor)}); err != nil {
+				return nil, err
+			}
+		}
+	}
+
+	for i, w := range tx.Channels {
+		c := w.Value
+		field := fmt.Sprintf("channels[%d]", i)
+		if c.ID == "" {
+			return nil, routing.Invalid(field+".id", "channel id is required")
+		}
+		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
+			return nil, err
+		}
+		c.Version = w.ExpectVersion + 1
+		it, err := channelItem(c)
+		if err != nil {
+			return nil, routing.Invalid(field, "channel cannot be encoded")
+		}
+		if err := b.versioned(it, "channel", c.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
+			return nil, err
+		}
+	}
+
+	for i, w := range tx.Workflows {
+		wf := w.Value
+		field := fmt.Sprintf("workflows[%d]", i)
+		if wf.ID == "" {
+			return nil, routing.Invalid(field+".id", "workflow id is required")
+		}
+		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
+			return nil, err
+		}
+		wf.Version = w.ExpectVersion + 1
+		it, err := workflowItem(wf)
+		if err != nil {
+			return nil, routing.Invalid(field, "workflow cannot be encoded")
+		}
+		if err := b.versioned(it, "workflow", wf.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
+			return nil, err
+		}
+	}
+
+	for i, v := range tx.Versions {
+		field := fmt.Sprintf("versions[%d]", i)
+		if v.WorkflowID == "" {
+			return nil, routing.Invalid(field+".workflowId", "workflow id is required")
+		}
+		it, err := versionItem(v)
+		if err != nil {
+			return nil, routing.Invalid(field, "workflow version cannot be encoded")
+		}
+		what := fmt.Sprintf("workflow %q version %d", v.WorkflowID, v.Number)
+		err = b.add(writeOp{
+			key: keyOf(it), what: what, field: field, put: it,
+			cond: "attribute_not_exists(#pk)", names: map[string]string{"#pk": AttrPK},
+			fail: func(item) error { return routing.Conflict(routing.ReasonExists, "%s is already published", what) },
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	for i, l := range tx.Loads {
+		field := fmt.Sprintf("loads[%d]", i)
+		if l.AgentID == "" {
+			return nil, routing.Invalid(field+".agentId", "agent id is required")
+		}
+		op, err := loadOp(l, field)
+		if err != nil {
+			return nil, err
+		}
+		if err := b.add(op); err != nil {
+			return nil, err
+		}
+	}
+
+	for i, c := range tx.Cursors {
+		field := fmt.Sprintf("cursors[%d]", i)
+		if c.TeamID == "" {
+			return nil, routing.Invalid(field+".teamId", "team id is required")
+		}
+		if _, merged := newTeamCursor[c.TeamID]; merged {
+			continue
+		}
+		team := c.TeamID
+		err := b.add(writeOp{
+			key: cursorKey(team), what: fmt.Sprintf("team %q (cursor item)", team), field: field,
+			update: "SET #cursor = :cursor",
+			cond:   "attribute_exists(#pk)",
+			names:  map[string]string{"#cursor": attrCursor, "#pk": AttrPK},
+			values: item{":cursor": sv(c.AgentID)},
+			fail:   func(item) error { return routing.NotFound("team", team) },
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	for i, c := range tx.Claims {
+		field := fmt.Sprintf("claims[%d]", i)
+		if c.Key == "" {
+			return nil, routing.Invalid(field+".key", "claim key is required")
+		}
+		k := c.Key
+		err := b.add(writeOp{
+			key: claimKey(k), what: fmt.Sprintf("claim %q", k), field: field + ".key",
+			put:    claimItem(c),
+			cond:   "attribute_not_exists(#pk) OR #expiresAt <= :now",
+			names:  map[string]string{"#pk": AttrPK, "#expiresAt": attrExpiresAt},
+			values: item{":now": nv(unixNano(c.At))},
+			fail:   func(item) error { return routing.Conflict(routing.ReasonDuplicate, "key %q is already claimed", k) },
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// Events and notifications are plain puts: writing one again (a retried
+	// step) overwrites it, and within one Tx the last write of a key wins.
+	lastWrite := map[key]int{}
+	var timeline []writeOp
+	for i, e := range tx.Events {
+		field := fmt.Sprintf("events[%d]", i)
+		switch {
+		case e.ID == "":
+			return nil, routing.Invalid(field+".id", "event id is required")
+		case e.ConversationID == "":
+			return nil, routing.Invalid(field+".conversationId", "event conversation id is required")
+		}
+		it, err := eventItem(e)
+		if err != nil {
+			return nil, routing.Invalid(field, "event cannot be encoded")
+		}
+		timeline = putLast(timeline, lastWrite, writeOp{key: keyOf(it), what: fmt.Sprintf("event %q", e.ID), field: field, put: it})
+	}
+	for i, n := range tx.Notifications {
+		field := fmt.Sprintf("notifications[%d]", i)
+		switch {
+		case n.ID == "":
+			return nil, routing.Invalid(field+".id", "notification id is required")
+		case n.AgentID == "":
+			return nil, routing.Invalid(field+".agentId", "notification agent id is required")
+		}
+		it, err := notificationItem(n)
+		if err != nil {
+			return nil, routing.Invalid(field, "notification cannot be encoded")
+		}
+		timeline = putLast(timeline, lastWrite, writeOp{key: keyOf(it), what: fmt.Sprintf("notification %q", n.ID), field: field, put: it})
+	}
+	for _, op := range timeline {
+		if err := b.add(op); err != nil {
+			return nil, err
+		}
+	}
+	return b.ops, nil
+}
+
+// putLast appends op, or replaces an earlier op of ops with the same key.
+func putLast(ops []writeOp, index map[key]int, op writeOp) []writeOp {
+	if i, ok := index[op.key]; ok {
+		ops[i] = op
+		return ops
+	}
+	index[op.key] = len(ops)
+	return append(ops, op)
+}
+
+// loadOp is the conditional counter update of a LoadChange: ADD openCount
+// under the capacity condition, on the agent's load item only.
+func loadOp(l store.LoadChange, field string) (writeOp, error) {
+	id := l.AgentID
+	op := writeOp{
+		key: loadKey(id), what: fmt.Sprintf("agent %q (load item)", id), field: field,
+		names:  map[string]string{"#pk": AttrPK, "#open": attrOpenCount},
+		values: item{":delta": nv(int64(l.Delta))},
+	}
+	switch l.Delta {
+	case 1:
+		op.update = "SET #last = :at ADD #open :delta"
+		op.names["#last"] = attrLastAssign
+		op.names["#max"] = attrMax
+		op.values[":at"] = sv(l.At.UTC().Format(time.RFC3339Nano))
+		op.cond = "attribute_exists(#pk) AND #open < #max"
+		if len(l.RequireStatus) > 0 {
+			op.names["#status"] = attrStatus
+			ph := make([]string, len(l.RequireStatus))
+			for i, st := range l.RequireStatus {
+				ph[i] = ":status" + strconv.Itoa(i)
+				op.values[ph[i]] = sv(string(st))
+			}
+			op.cond += " AND #status IN (" + strings.Join(ph, ", ") + ")"
+		}
+		op.fail = func(old item) error {
+			if old == nil {
+				return routing.NotFound("agent", id)
+			}
+			return routing.Conflict(routing.ReasonCapacity, "agent %q has no free slot or is not in an allowed status", id)
+		}
+	case -1:
+		op.update = "ADD #open :delta"
+		op.cond = "attribute_exists(#pk) AND #open > :zero"
+		op.values[":zero"] = nv(0)
+		op.fail = func(old item) error {
+			if old == nil {
+				return routing.NotFound("agent", id)
+			}
+			return routing.Conflict(routing.ReasonNoLoad, "agent %q has no open conversations", id)
+		}
+	default:
+		return op, routing.Invalid(field+".delta", "delta must be +1 or -1")
+	}
+	return op, nil
+}
+
+// Commit applies tx atomically: one TransactWriteItems, or a single
+// conditional write when tx touches one item.
+func (s *Store) Commit(ctx context.Context, tx store.Tx) error {
+	if tx.Empty() {
+		return nil
+	}
+	ops, err := buildOps(tx)
+	if err != nil {
+		return err
+	}
+	if len(ops) > MaxTxItems {
+		return routing.Invalid("tx", "a transaction may write at most %d DynamoDB items; this one needs %d", MaxTxItems, len(ops))
+	}
+	if len(ops) == 1 {
+		return s.writeOne(ctx, ops[0])
+	}
+	return s.transact(ctx, ops)
+}
+
+func (op writeOp) transactItem(table *string) types.TransactWriteItem {
+	var names map[string]string
+	if len(op.names) > 0 {
+		names = op.names
+	}
+	var values item
+	if len(op.values) > 0 {
+		values = op.values
+	}
+	var cond *string
+	if op.cond != "" {
+		cond = aws.String(op.cond)
+	}
+	const allOld = types.ReturnValuesOnConditionCheckFailureAllOld
+	switch {
+	case op.put != nil:
+		return types.TransactWriteItem{Put: &types.Put{
+			TableName: table, Item: op.put, ConditionExpression: cond,
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+			ReturnValuesOnConditionCheckFailure: allOld,
+		}}
+	case op.del:
+		return types.TransactWriteItem{Delete: &types.Delete{
+			TableName: table, Key: op.key.item(), ConditionExpression: cond,
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+			ReturnValuesOnConditionCheckFailure: allOld,
+		}}
+	default:
+		return types.TransactWriteItem{Update: &types.Update{
+			TableName: table, Key: op.key.item(), UpdateExpression: aws.String(op.update), ConditionExpression: cond,
+			ExpressionAttributeNames: names, ExpressionAttributeValues: values,
+			ReturnValuesOnConditionCheckFailure: allOld,
+		}}
+	}
+}
+
+// writeOne applies a one-item Tx with a plain conditional write: as atomic
+// as a transaction for one item, at half the write capacity.
+func (s *Store) writeOne(ctx context.Context, op writeOp) error {
+	for attempt := 0; ; attempt++ {
+		err := s.writeOnce(ctx, op)
+		if err == nil {
+			return nil
+		}
+		var ccf *types.ConditionalCheckFailedException
+		if errors.As(err, &ccf) && op.fail != nil {
+			return op.fail(nilIfEmpty(ccf.Item))
+		}
+		// A transaction in flight on the same item (the SDK retries
+		// throttling itself, not this).
+		var conflict *types.TransactionConflictException
+		if !errors.As(err, &conflict) {
+			return s.translate(ctx, err, "commit "+op.what)
+		}
+		if attempt >= s.retries {
+			s.log.WarnContext(ctx, "dynamo: write still contended after retries", "table", *s.table, "item", op.what, "attempts", attempt+1)
+			return routing.Errorf(routing.CodeUnavailable, "storage is busy, try again")
+		}
+		if err := s.sleep(ctx, s.backoffFor(attempt)); err != nil {
+			return s.translate(ctx, err, "commit")
+		}
+	}
+}
+
+// writeOnce sends op as a plain conditional write.
+func (s *Store) writeOnce(ctx context.Context, op writeOp) error {
+	ti := op.transactItem(s.table)
+	const allOld = types.ReturnValuesOnConditionCheckFailureAllOld
+	switch {
+	case ti.Put != nil:
+		out, err := s.api.PutItem(ctx, &dynamodb.PutItemInput{
+			TableName: s.table, Item: ti.Put.Item, ConditionExpression: ti.Put.ConditionExpression,
+			ExpressionAttributeNames: ti.Put.ExpressionAttributeNames, ExpressionAttributeValues: ti.Put.ExpressionAttributeValues,
+			ReturnValuesOnConditionCheckFailure: allOld,
+			ReturnConsumedCapacity:              s.returnCapacity(),
+		})
+		if out != nil {
+			s.record("PutItem", one(out.ConsumedCapacity)...)
+		} else {
+			s.record("PutItem")
+		}
+		return err
+	case ti.Update != nil:
+		out, err := s.api.UpdateItem(ctx, &dynamodb.UpdateItemInput{
+			TableName: s.table, Key: ti.Update.Key, UpdateExpression: ti.Update.UpdateExpression,
+			ConditionExpression:      ti.Update.ConditionExpression,
+			ExpressionAttributeNames: ti.Update.ExpressionAttributeNames, ExpressionAttributeValues: ti.Update.ExpressionAttributeValues,
+			ReturnValuesOnConditionCheckFailure: allOld,
+			ReturnConsumedCapacity:              s.returnCapacity(),
+		})
+		if out != nil {
+			s.record("UpdateItem", one(out.ConsumedCapacity)...)
+		} else {
+			s.record("UpdateItem")
+		}
+		return err
+	default:
+		out, err := s.api.DeleteItem(ctx, &dynamodb.DeleteItemInput{
+			TableName: s.table, Key: ti.Delete.Key, ConditionExpression: ti.Delete.ConditionExpression,
+			ExpressionAttributeNames: ti.Delete.ExpressionAttributeNames, ExpressionAttributeValues: ti.Delete.ExpressionAttributeValues,
+			ReturnValuesOnConditionCheckFailure: allOld,
+			ReturnConsumedCapacity:              s.returnCapacity(),
+		})
+		if out != nil {
+			s.record("DeleteItem", one(out.ConsumedCapacity)...)
+		} else {
+			s.record("DeleteItem")
+		}
+		return err
+	}
+}
+
+// transact runs ops as one TransactWriteItems, retrying cancellations caused
+// only by contention or throttling.
+func (s *Store) transact(ctx context.Context, ops []writeOp) error {
+	items := make([]types.TransactWriteItem, len(ops))
+	for i, op := range ops {
+		items[i] = op.transactItem(s.table)
+	}
+	for attempt := 0; ; attempt++ {
+		out, err := s.api.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{
+			TransactItems: items,
+			// The SDK resends this same input on network retries: the token
+			// makes a resent, already applied transaction a no-op.
+			ClientRequestToken:     aws.String(requestToken()),
+			ReturnConsumedCapacity: s.returnCapacity(),
+		})
+		if out != nil {
+			s.record("TransactWriteItems", out.ConsumedCapacity...)
+		} else {
+			s.record("TransactWriteItems")
+		}
+		if err == nil {
+			return nil
+		}
+		retry := false
+		var tce *types.TransactionCanceledException
+		var api interface{ ErrorCode() string }
+		switch {
+		case errors.As(err, &tce):
+			reasons := tce.CancellationReasons
+			for i, r := range reasons {
+				if aws.ToString(r.Code) == "ConditionalCheckFailed" && i < len(ops) && ops[i].fail != nil {
+					return ops[i].fail(nilIfEmpty(r.Item))
+				}
+			}
+			retry = true
+			for _, r := range reasons {
+				if c := aws.ToString(r.Code); c != "" && c != "None" && !retryableCodes[c] {
+					retry = false
+					if c == "ValidationError" && tooLarge(aws.ToString(r.Message)) {
+						return routing.Invalid("tx", "the data is larger than the storage allows (400 KB per item, 4 MB per transaction)")
+					}
+				}
+			}
+			if !retry {
+				s.log.ErrorContext(ctx, "dynamo: transaction cancelled", "table", *s.table, "reasons", reasonCodes(reasons), "error", err)
+				return routing.Errorf(routing.CodeInternal, "storage failure")
+			}
+		case errors.As(err, &api) && retryableCodes[api.ErrorCode()]:
+			retry = true
+		}
+		if !retry {
+			return s.translate(ctx, err, "commit")
+		}
+		if attempt >= s.retries {
+			s.log.WarnContext(ctx, "dynamo: transaction still contended after retries", "table", *s.table, "attempts", attempt+1, "error", err)
+			return routing.Errorf(routing.CodeUnavailable, "storage is busy, try again")
+		}
+		if err := s.sleep(ctx, s.backoffFor(attempt)); err != nil {
+			return s.translate(ctx, err, "commit")
+		}
+	}
+}
+
+// backoffFor is the wait before retry attempt+1: exponential, capped, with
+// full jitter in its upper half.
+func (s *Store) backoffFor(attempt int) time.Duration {
+	d := s.backoff << min(attempt, 5)
+	if d <= 0 {
+		return 0
+	}
+	return d/2 + rand.N(d/2+1)
+}
+
+func reasonCodes(rs []types.CancellationReason) string {
+	codes := make([]string, len(rs))
+	for i, r := range rs {
+		codes[i] = aws.ToString(r.Code)
+	}
+	return strings.Join(codes, ",")
+}
+
+func nilIfEmpty(it item) item {
+	if len(it) == 0 {
+		return nil
+	}
+	return it
+}
+
+func requestToken() string {
+	var b [16]byte
+	if _, err := crand.Read(b[:]); err != nil {
+		panic(fmt.Sprintf("dynamo: no randomness: %v", err))
+	}
+	return hex.EncodeToString(b[:])
+}

