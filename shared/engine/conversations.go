@@ -363,6 +363,7 @@ func (e *Engine) assignTx(conv routing.Conversation, agent routing.Agent, team s
 			cands[i] = m
 		}
 		data["candidates"] = cands
+		data["considered"], data["eligible"] = d.Considered, d.Eligible
 	}
 	tx.Events = []routing.Event{e.event(conv.ID, typ, actor, note, data)}
 	if conv.BotActive {

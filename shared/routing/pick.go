@@ -17,11 +17,21 @@ type Candidate struct {
 
 // Decision is the outcome of picking an agent of a team.
 type Decision struct {
-	AgentID    string      `json:"agentId,omitempty"` // "" when nobody is eligible
-	Strategy   Strategy    `json:"strategy"`
-	Why        string      `json:"why"`
+	AgentID  string   `json:"agentId,omitempty"` // "" when nobody is eligible
+	Strategy Strategy `json:"strategy"`
+	Why      string   `json:"why"`
+	// Candidates are the agents considered, at most MaxRecordedCandidates of
+	// them: the winner and the runners-up first, then the skipped ones.
 	Candidates []Candidate `json:"candidates"`
+	// Considered counts every member looked at; Eligible those that could
+	// have received the conversation.
+	Considered int `json:"considered"`
+	Eligible   int `json:"eligible"`
 }
+
+// MaxRecordedCandidates bounds the candidates a Decision keeps for the
+// timeline, so an assignment in a team of 1,000 agents stays a small event.
+const MaxRecordedCandidates = 10
 
 // AllowedStatuses is who may receive a new conversation automatically: paused
 // agents never; offline agents only when the assignment is not online-only.
@@ -51,8 +61,9 @@ func Pick(team Team, agents []Agent, onlineOnly bool, exclude map[string]bool) D
 	copy(sorted, agents)
 	sort.Slice(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
 
-	d := Decision{Strategy: team.Strategy, Candidates: make([]Candidate, 0, len(sorted))}
+	d := Decision{Strategy: team.Strategy, Considered: len(sorted)}
 	var eligible []Agent
+	var skipped []Candidate
 	for _, a := range sorted {
 		c := Candidate{AgentID: a.ID, Open: a.OpenCount, Max: a.MaxConcurrent, Status: string(a.Status)}
 		switch {
@@ -64,35 +75,47 @@ func Pick(team Team, agents []Agent, onlineOnly bool, exclude map[string]bool) D
 			c.Skip = "at capacity"
 		default:
 			eligible = append(eligible, a)
+			continue
+		}
+		if len(skipped) < MaxRecordedCandidates {
+			skipped = append(skipped, c)
+		}
+	}
+	d.Eligible = len(eligible)
+	if len(eligible) == 0 {
+		d.Why = fmt.Sprintf("no eligible agent among %d (allowed statuses: %s)", len(sorted), joinStatuses(allowed))
+		d.Candidates = skipped
+		return d
+	}
+	var order []Agent // eligible agents, best first by the strategy
+	switch team.Strategy {
+	case LeastOpen:
+		order = append(order, eligible...)
+		sort.SliceStable(order, func(i, j int) bool {
+			if order[i].OpenCount != order[j].OpenCount {
+				return order[i].OpenCount < order[j].OpenCount
+			}
+			return order[i].LastAssignedAt.Before(order[j].LastAssignedAt)
+		})
+		d.Why = fmt.Sprintf("least open conversations (%d of %d), least recently assigned among equals", order[0].OpenCount, order[0].MaxConcurrent)
+	default: // round robin: the eligible agents after the cursor by id, wrapping around
+		cut := sort.Search(len(eligible), func(i int) bool { return eligible[i].ID > team.Cursor })
+		order = append(append(order, eligible[cut:]...), eligible[:cut]...)
+		d.Why = fmt.Sprintf("round robin: next eligible after %q", team.Cursor)
+	}
+	for _, a := range order {
+		if len(d.Candidates) == MaxRecordedCandidates {
+			break
+		}
+		d.Candidates = append(d.Candidates, Candidate{AgentID: a.ID, Open: a.OpenCount, Max: a.MaxConcurrent, Status: string(a.Status)})
+	}
+	for _, c := range skipped {
+		if len(d.Candidates) == MaxRecordedCandidates {
+			break
 		}
 		d.Candidates = append(d.Candidates, c)
 	}
-	if len(eligible) == 0 {
-		d.Why = fmt.Sprintf("no eligible agent among %d (allowed statuses: %s)", len(sorted), joinStatuses(allowed))
-		return d
-	}
-	var win Agent
-	switch team.Strategy {
-	case LeastOpen:
-		win = eligible[0]
-		for _, a := range eligible[1:] {
-			if a.OpenCount < win.OpenCount ||
-				(a.OpenCount == win.OpenCount && a.LastAssignedAt.Before(win.LastAssignedAt)) {
-				win = a
-			}
-		}
-		d.Why = fmt.Sprintf("least open conversations (%d of %d), least recently assigned among equals", win.OpenCount, win.MaxConcurrent)
-	default: // round robin: the first eligible agent after the cursor, by id, wrapping around
-		win = eligible[0]
-		for _, a := range eligible {
-			if a.ID > team.Cursor {
-				win = a
-				break
-			}
-		}
-		d.Why = fmt.Sprintf("round robin: next eligible after %q", team.Cursor)
-	}
-	d.AgentID = win.ID
+	d.AgentID = order[0].ID
 	return d
 }
 
