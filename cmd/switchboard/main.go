@@ -77,13 +77,17 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	data := fs.String("data", envOr("SWITCHBOARD_DATA", ".switchboard"), "data folder")
 	virtual := fs.Bool("virtual-clock", false, "time moves only by POST /v1/dev/clock/advance")
 	demo := fs.Bool("demo", false, "load demo teams, agents, channel and workflows")
+	examples := fs.String("workflows", "docs/examples", "folder of example workflows loaded with --demo")
 	sessionHours := fs.Duration("session", 12*time.Hour, "agent session length before automatic disconnection")
 	warn := fs.Duration("session-warning", 30*time.Minute, "warning before the disconnection")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	m, err := embedded.Open(embedded.Options{Addr: *addr, DataDir: *data, VirtualClock: *virtual, Demo: *demo, Log: log,
+	if _, err := os.Stat(*examples); err != nil {
+		*examples = ""
+	}
+	m, err := embedded.Open(embedded.Options{Addr: *addr, DataDir: *data, VirtualClock: *virtual, Demo: *demo, Log: log, WorkflowsDir: *examples,
 		Engine: engineConfig(*sessionHours, *warn)})
 	if err != nil {
 		return err
@@ -115,6 +119,10 @@ func printDemo(w io.Writer, m *embedded.Main) {
 	sort.Strings(ids)
 	for _, id := range ids {
 		fmt.Fprintf(w, "  export TOKEN_%s=%s\n", id, m.Demo.Tokens[id])
+	}
+	fmt.Fprintln(w, "\nWorkflows (docs/examples):")
+	for _, wf := range m.Demo.Workflows {
+		fmt.Fprintln(w, "  "+wf)
 	}
 	fmt.Fprintf(w, "\nGeneric webhook: channel %q, secret %s\n", m.Demo.ChannelID, m.Demo.ChannelSecret)
 	fmt.Fprintf(w, "  body='{\"channelId\":\"%s\",\"messageId\":\"m1\",\"from\":\"+34600111222\",\"text\":\"Hola\"}'\n", m.Demo.ChannelID)

@@ -6,8 +6,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/engine"
@@ -19,6 +21,47 @@ type DemoInfo struct {
 	Tokens        map[string]string // agent id -> bearer token
 	ChannelID     string
 	ChannelSecret string
+	Workflows     []string // "id (published vN)" or "id (draft)"
+}
+
+// DemoPublished are the example workflows published at start; the others are
+// saved as drafts (several conversation_opened workflows at once would all
+// run on every new conversation).
+var DemoPublished = map[string]bool{"escalate-billing-or-tech": true, "reassign-unanswered": true}
+
+// loadWorkflows saves every *.yaml definition of dir as a draft and
+// publishes the DemoPublished ones (unless already published).
+func loadWorkflows(ctx context.Context, m *Main, dir string) ([]string, error) {
+	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(files)
+	admin := engine.Person("admin", routing.RoleAdmin)
+	var out []string
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return nil, err
+		}
+		w, _, err := m.Flows.SaveDraft(ctx, src, admin, 0)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
+		}
+		status := "draft"
+		if DemoPublished[w.ID] {
+			if w.PublishedVersion == 0 {
+				v, err := m.Flows.Publish(ctx, w.ID, 0)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
+				}
+				w.PublishedVersion = v.Number
+			}
+			status = fmt.Sprintf("published v%d", w.PublishedVersion)
+		}
+		out = append(out, fmt.Sprintf("%s (%s)", w.ID, status))
+	}
+	return out, nil
 }
 
 // DemoTeams are the demo teams; the seeds' example workflows use their ids.
@@ -70,6 +113,11 @@ func LoadDemo(ctx context.Context, m *Main) (DemoInfo, error) {
 		return DemoInfo{}, err
 	}
 	info := DemoInfo{Tokens: map[string]string{}, ChannelID: DemoChannelID, ChannelSecret: secret}
+	if m.Opts.WorkflowsDir != "" {
+		if info.Workflows, err = loadWorkflows(ctx, m, m.Opts.WorkflowsDir); err != nil {
+			return DemoInfo{}, err
+		}
+	}
 	for _, a := range DemoAgents {
 		tok, err := m.Token(ctx, a.ID, 24*time.Hour)
 		if err != nil {

@@ -17,11 +17,12 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchboard-oss/switchboard/events"
+	"github.com/switchboard-oss/switchboard/shared/asl"
 	"github.com/switchboard-oss/switchboard/shared/auth"
 	"github.com/switchboard-oss/switchboard/shared/bus"
 	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/flows"
 	"github.com/switchboard-oss/switchboard/shared/httpapi"
 	"github.com/switchboard-oss/switchboard/shared/ids"
 	"github.com/switchboard-oss/switchboard/shared/intake"
@@ -43,6 +44,8 @@ type Options struct {
 	VirtualClock bool   // time moves only by POST /v1/dev/clock/advance
 	ClockStart   time.Time
 	Demo         bool // load demo teams, agents, channel and workflows
+	// WorkflowsDir holds example workflows (*.yaml) loaded with the demo data.
+	WorkflowsDir string
 	Engine       engine.Config
 	Log          *slog.Logger
 	IDs          ids.Generator
@@ -62,6 +65,10 @@ type Main struct {
 	Signer  *auth.Signer
 	Handler http.Handler
 	URL     string // set by Start
+	// Flows runs the workflows on Runner, the embedded ASL runner.
+	Flows  *flows.Service
+	Runner *flows.LocalRunner
+	runs   *asl.BoltRunStore
 	// Providers and Secrets deliver messages and verify webhooks.
 	Providers *providers.Registry
 	Secrets   providers.Secrets
@@ -136,11 +143,20 @@ func Open(opts Options) (*Main, error) {
 	m.Bus = bus.New(opts.BusWorkers, opts.Log)
 	m.Engine = engine.New(engine.Deps{Store: st, Clock: m.Clock, IDs: opts.IDs, Publisher: m.Bus, Log: opts.Log,
 		Outbox: intake.Outbox{Providers: m.Providers, Secrets: m.Secrets}, Enrich: intake.Enrich}, opts.Engine)
-	m.Bus.Subscribe(m.route)
+	runs, err := asl.NewBoltRunStore(filepath.Join(opts.DataDir, "runs.db"))
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("open workflow runs: %w", err)
+	}
+	m.runs = runs
+	m.Runner = flows.NewLocalRunner(func(inv asl.Invoker) *asl.Runner { return asl.NewRunner(runs, m.Clock, inv, opts.IDs) })
+	m.Flows = flows.New(flows.Deps{Engine: m.Engine, Runner: m.Runner, Clock: m.Clock, IDs: opts.IDs, Log: opts.Log})
+	m.Runner.SetTask(m.Flows.HandleTask)
+	m.Bus.Subscribe(m.Flows.HandleEvent)
 
 	hooks := &webhook.Handler{Providers: m.Providers, Channels: intake.Channels{Store: st}, Secrets: m.Secrets,
 		Ingestor: intake.Ingestor{Engine: m.Engine}, Clock: m.Clock, Logger: opts.Log}
-	cfg := httpapi.Config{Engine: m.Engine, Auth: m.Signer, Version: Version, Webhooks: hooks}
+	cfg := httpapi.Config{Engine: m.Engine, Auth: m.Signer, Version: Version, Webhooks: hooks, Workflows: m.Flows}
 	if m.Virtual != nil {
 		cfg.AdvanceClock = m.Advance
 	}
@@ -152,24 +168,6 @@ func Open(opts Options) (*Main, error) {
 		}
 	}
 	return m, nil
-}
-
-// route is the default dispatcher: a newly opened conversation goes to its
-// channel's team.
-func (m *Main) route(ctx context.Context, ev events.Event) error {
-	if ev.DetailType != events.ConversationOpened {
-		return nil
-	}
-	var d events.ConversationOpenedDetail
-	if err := decodeDetail(ev, &d); err != nil {
-		return nil // a malformed event is not retried
-	}
-	_, err := m.Engine.RouteDefault(ctx, d.ConversationID)
-	if routing.ErrorCode(err) == routing.CodeInvalid || routing.IsNotFound(err) {
-		m.log.Warn("conversation not routed", "conversation", d.ConversationID, "err", err)
-		return nil
-	}
-	return err
 }
 
 // Start listens on Opts.Addr and serves in the background, with the periodic
@@ -189,6 +187,9 @@ func (m *Main) Start() error {
 		}
 	}()
 	go m.sweepLoop(ctx)
+	if m.Virtual == nil {
+		go func() { _ = m.Runner.ASL.Run(ctx) }()
+	}
 	return nil
 }
 
@@ -248,15 +249,37 @@ func (m *Main) Advance(ctx context.Context, d time.Duration) (time.Time, error) 
 	return target, m.tick(ctx)
 }
 
+// nextDeadline is the earliest of the session timers and the workflow timers.
 func (m *Main) nextDeadline(ctx context.Context) (time.Time, bool, error) {
-	return m.Engine.NextSessionDeadline(ctx)
+	t, ok, err := m.Engine.NextSessionDeadline(ctx)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	if w, wok := m.Runner.ASL.NextWake(); wok && (!ok || w.Before(t)) {
+		t, ok = w, true
+	}
+	return t, ok, nil
 }
 
+// tick runs everything due now: workflow timers, then sessions and queues,
+// until the bus is idle and nothing more is due.
 func (m *Main) tick(ctx context.Context) error {
-	if _, err := m.Engine.Sweep(ctx); err != nil {
-		return err
+	for i := 0; i < 1000; i++ {
+		n, err := m.Runner.ASL.RunDue(ctx)
+		if err != nil {
+			return err
+		}
+		if _, err := m.Engine.Sweep(ctx); err != nil {
+			return err
+		}
+		if err := m.Settle(ctx); err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
 	}
-	return m.Settle(ctx)
+	return nil
 }
 
 // Token signs a bearer token for an agent of the store, with its role.
@@ -280,5 +303,8 @@ func (m *Main) Close() error {
 		cancel()
 	}
 	m.Bus.Close()
+	if m.runs != nil {
+		m.runs.Close()
+	}
 	return m.Store.Close()
 }

@@ -92,7 +92,7 @@ func (a *API) Routes() []Route { return append([]Route(nil), a.patterns...) }
 
 func (a *API) routes() {
 	a.mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.cfg.Version})
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.cfg.Version})
 	})
 	if a.cfg.Webhooks != nil {
 		a.mux.Handle("/v1/webhooks/{provider}", a.cfg.Webhooks)
@@ -150,7 +150,7 @@ func (a *API) advanceClock(w http.ResponseWriter, r *http.Request, p auth.Princi
 	var body struct {
 		Duration string `json:"duration"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	d, err := time.ParseDuration(body.Duration)
@@ -161,6 +161,6 @@ func (a *API) advanceClock(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"now": now})
+	WriteJSON(w, http.StatusOK, map[string]any{"now": now})
 	return nil
 }

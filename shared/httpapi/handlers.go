@@ -34,7 +34,7 @@ func (a *API) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error
 	if ag, err := a.st.GetAgent(r.Context(), p.Subject); err == nil {
 		out["agent"] = ag
 	}
-	writeJSON(w, http.StatusOK, out)
+	WriteJSON(w, http.StatusOK, out)
 	return nil
 }
 
@@ -47,7 +47,7 @@ func (a *API) notifications(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
 	return nil
 }
 
@@ -82,7 +82,7 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request, p auth.P
 		}
 		items = append(items, conversationView{Conversation: c, Priority: c.Rank()})
 	}
-	writeJSON(w, http.StatusOK, newPage(items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(items, pg.Next))
 	return nil
 }
 
@@ -103,7 +103,7 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if ct, err := a.st.GetContact(r.Context(), c.ContactID); err == nil {
 		v.Contact = &contactView{Contact: ct, DisplayName: ct.DisplayName()}
 	}
-	writeJSON(w, http.StatusOK, v)
+	WriteJSON(w, http.StatusOK, v)
 	return nil
 }
 
@@ -120,7 +120,7 @@ func (a *API) conversationEvents(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
 	return nil
 }
 
@@ -132,14 +132,14 @@ func (a *API) assign(w http.ResponseWriter, r *http.Request, p auth.Principal) e
 		Note       string `json:"note"`
 		Version    int64  `json:"version"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	res, err := a.eng.Assign(r.Context(), r.PathValue("id"), engine.Target{AgentID: body.AgentID, TeamID: body.TeamID, OnlineOnly: body.OnlineOnly}, actor(p), body.Note, body.Version)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, res)
+	WriteJSON(w, http.StatusOK, res)
 	return nil
 }
 
@@ -148,7 +148,7 @@ func (a *API) take(w http.ResponseWriter, r *http.Request, p auth.Principal) err
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, res)
+	WriteJSON(w, http.StatusOK, res)
 	return nil
 }
 
@@ -158,14 +158,14 @@ func (a *API) escalate(w http.ResponseWriter, r *http.Request, p auth.Principal)
 		Summary string                 `json:"summary"`
 		TeamID  string                 `json:"teamId"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	c, err := a.eng.Escalate(r.Context(), r.PathValue("id"), body.Type, body.Summary, body.TeamID, actor(p))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, conversationView{Conversation: c, Priority: c.Rank()})
+	WriteJSON(w, http.StatusOK, conversationView{Conversation: c, Priority: c.Rank()})
 	return nil
 }
 
@@ -173,14 +173,14 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, p auth.Princip
 	var body struct {
 		Text string `json:"text"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	ev, err := a.eng.SendMessage(r.Context(), r.PathValue("id"), engine.Outbound{Text: body.Text}, actor(p))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, ev)
+	WriteJSON(w, http.StatusCreated, ev)
 	return nil
 }
 
@@ -188,14 +188,14 @@ func (a *API) comment(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	var body struct {
 		Text string `json:"text"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	ev, err := a.eng.Comment(r.Context(), r.PathValue("id"), body.Text, actor(p))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, ev)
+	WriteJSON(w, http.StatusCreated, ev)
 	return nil
 }
 
@@ -204,7 +204,7 @@ func (a *API) close(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 		Note string `json:"note"`
 	}
 	if r.ContentLength != 0 {
-		if err := decode(w, r, &body); err != nil {
+		if err := Decode(w, r, &body); err != nil {
 			return err
 		}
 	}
@@ -212,7 +212,7 @@ func (a *API) close(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, conversationView{Conversation: c, Priority: c.Rank()})
+	WriteJSON(w, http.StatusOK, conversationView{Conversation: c, Priority: c.Rank()})
 	return nil
 }
 
@@ -229,7 +229,7 @@ func (a *API) escalations(w http.ResponseWriter, r *http.Request, p auth.Princip
 	for i, c := range cs {
 		items[i] = conversationView{Conversation: c, Priority: c.Rank()}
 	}
-	writeJSON(w, http.StatusOK, newPage(items, ""))
+	WriteJSON(w, http.StatusOK, newPage(items, ""))
 	return nil
 }
 
@@ -247,7 +247,7 @@ func (a *API) getContact(w http.ResponseWriter, r *http.Request, p auth.Principa
 			return err
 		}
 	}
-	writeJSON(w, http.StatusOK, contactView{Contact: c, DisplayName: c.DisplayName()})
+	WriteJSON(w, http.StatusOK, contactView{Contact: c, DisplayName: c.DisplayName()})
 	return nil
 }
 
@@ -256,14 +256,14 @@ func (a *API) patchContact(w http.ResponseWriter, r *http.Request, p auth.Princi
 		engine.ContactPatch
 		Version int64 `json:"version"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	c, err := a.eng.UpdateContact(r.Context(), r.PathValue("id"), body.ContactPatch, actor(p), body.Version)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, contactView{Contact: c, DisplayName: c.DisplayName()})
+	WriteJSON(w, http.StatusOK, contactView{Contact: c, DisplayName: c.DisplayName()})
 	return nil
 }
 
@@ -276,7 +276,7 @@ func (a *API) listTeams(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
 	return nil
 }
 
@@ -285,7 +285,7 @@ func (a *API) getTeam(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	WriteJSON(w, http.StatusOK, t)
 	return nil
 }
 
@@ -297,14 +297,14 @@ func (a *API) createTeam(w http.ResponseWriter, r *http.Request, p auth.Principa
 		OnlineOnly bool             `json:"onlineOnly"`
 		Mode       routing.Mode     `json:"mode"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	t, err := a.eng.CreateTeam(r.Context(), routing.Team{ID: body.ID, Name: body.Name, Strategy: body.Strategy, OnlineOnly: body.OnlineOnly, Mode: body.Mode}, actor(p))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, t)
+	WriteJSON(w, http.StatusCreated, t)
 	return nil
 }
 
@@ -313,14 +313,14 @@ func (a *API) patchTeam(w http.ResponseWriter, r *http.Request, p auth.Principal
 		engine.TeamPatch
 		Version int64 `json:"version"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	t, err := a.eng.UpdateTeam(r.Context(), r.PathValue("id"), body.TeamPatch, actor(p), body.Version)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	WriteJSON(w, http.StatusOK, t)
 	return nil
 }
 
@@ -329,7 +329,7 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	WriteJSON(w, http.StatusOK, t)
 	return nil
 }
 
@@ -338,7 +338,7 @@ func (a *API) deleteMember(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, t)
+	WriteJSON(w, http.StatusOK, t)
 	return nil
 }
 
@@ -351,7 +351,7 @@ func (a *API) listAgents(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
 	return nil
 }
 
@@ -364,7 +364,7 @@ func (a *API) getAgent(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ag)
+	WriteJSON(w, http.StatusOK, ag)
 	return nil
 }
 
@@ -377,7 +377,7 @@ func (a *API) createAgent(w http.ResponseWriter, r *http.Request, p auth.Princip
 		MaxConcurrent *int         `json:"maxConcurrent"`
 		Teams         []string     `json:"teams"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	if body.MaxConcurrent == nil {
@@ -387,7 +387,7 @@ func (a *API) createAgent(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, ag)
+	WriteJSON(w, http.StatusCreated, ag)
 	return nil
 }
 
@@ -396,14 +396,14 @@ func (a *API) patchAgent(w http.ResponseWriter, r *http.Request, p auth.Principa
 		engine.AgentPatch
 		Version int64 `json:"version"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	ag, err := a.eng.UpdateAgent(r.Context(), r.PathValue("id"), body.AgentPatch, actor(p), body.Version)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ag)
+	WriteJSON(w, http.StatusOK, ag)
 	return nil
 }
 
@@ -411,14 +411,14 @@ func (a *API) putStatus(w http.ResponseWriter, r *http.Request, p auth.Principal
 	var body struct {
 		Status routing.AgentStatus `json:"status"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	ag, err := a.eng.SetStatus(r.Context(), r.PathValue("id"), body.Status, actor(p))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ag)
+	WriteJSON(w, http.StatusOK, ag)
 	return nil
 }
 
@@ -427,7 +427,7 @@ func (a *API) extendSession(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, ag)
+	WriteJSON(w, http.StatusOK, ag)
 	return nil
 }
 
@@ -440,7 +440,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
 	return nil
 }
 
@@ -453,14 +453,14 @@ func (a *API) createChannel(w http.ResponseWriter, r *http.Request, p auth.Princ
 		SecretRef  string            `json:"secretRef"`
 		Config     map[string]string `json:"config"`
 	}
-	if err := decode(w, r, &body); err != nil {
+	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
 	ch, err := a.eng.CreateChannel(r.Context(), routing.Channel{ID: body.ID, Provider: body.Provider, ExternalID: body.ExternalID, Name: body.Name, SecretRef: body.SecretRef, Config: body.Config}, actor(p))
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, ch)
+	WriteJSON(w, http.StatusCreated, ch)
 	return nil
 }
 
@@ -469,6 +469,6 @@ func (a *API) queueStats(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"teams": st})
+	WriteJSON(w, http.StatusOK, map[string]any{"teams": st})
 	return nil
 }

@@ -57,10 +57,11 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Code == routing.CodeInvalid && e.Reason == "too_large" {
 		status = http.StatusRequestEntityTooLarge
 	}
-	writeJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Reason: e.Reason}})
+	WriteJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Reason: e.Reason}})
 }
 
-func writeJSON(w http.ResponseWriter, status int, v any) {
+// WriteJSON writes v as the JSON body with status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
@@ -68,9 +69,9 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = enc.Encode(v)
 }
 
-// decode reads a JSON body strictly: at most MaxBody bytes, no unknown
+// Decode reads a JSON body strictly: at most MaxBody bytes, no unknown
 // fields, one value. Errors name the offending field.
-func decode(w http.ResponseWriter, r *http.Request, dst any) error {
+func Decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
 		return routing.Invalid("", "Content-Type must be application/json")
 	}

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"strconv"
 	"strings"
 	"time"
 )
@@ -189,8 +190,47 @@ type Conversation struct {
 	LastIncomingAt *time.Time `json:"lastIncomingAt,omitempty"`
 	LastOutgoingAt *time.Time `json:"lastOutgoingAt,omitempty"`
 	// Assignments counts assignments so far; workflows use it for "first assignment only".
-	Assignments int   `json:"assignments"`
-	Version     int64 `json:"version"`
+	Assignments int `json:"assignments"`
+	// Question is the workflow question waiting for the contact's answer, if any.
+	Question *Question `json:"question,omitempty"`
+	Version  int64     `json:"version"`
+}
+
+// Question is a multiple-choice question a workflow asked the contact; the
+// workflow waits on Token until an answer matches an option.
+type Question struct {
+	Token       string         `json:"token"`
+	WorkflowID  string         `json:"workflowId"`
+	Text        string         `json:"text"`
+	Options     []AnswerOption `json:"options"`
+	Attempts    int            `json:"attempts"`    // answers received so far
+	MaxAttempts int            `json:"maxAttempts"` // answers accepted before giving up
+	AskedAt     time.Time      `json:"askedAt"`
+}
+
+// AnswerOption is one choice of a Question.
+type AnswerOption struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+// Match finds the option an answer picks: by option id (buttons), by its
+// number in the list ("2", "2."), or by its label, ignoring case and spaces.
+func (q Question) Match(text, answer string) (AnswerOption, bool) {
+	norm := func(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+	for _, cand := range []string{answer, text} {
+		c := norm(cand)
+		if c == "" {
+			continue
+		}
+		for i, o := range q.Options {
+			num := strconv.Itoa(i + 1)
+			if c == norm(o.ID) || c == norm(o.Label) || c == num || c == num+"." || c == num+")" {
+				return o, true
+			}
+		}
+	}
+	return AnswerOption{}, false
 }
 
 // Rank is the queue rank: the escalation rank, or NoEscalationRank.

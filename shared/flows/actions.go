@@ -1,0 +1,194 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/workflow"
+)
+
+// RunShortcut starts a published shortcut workflow on a conversation with the
+// form values an agent filled in. It answers as soon as the execution
+// started; a missing required field is invalid_argument naming it, and then
+// nothing starts. requestID makes a retried request start nothing new.
+func (s *Service) RunShortcut(ctx context.Context, convID, workflowID string, form map[string]string, actor engine.Actor, requestID string) (string, error) {
+	conv, err := s.st.GetConversation(ctx, convID)
+	if err != nil {
+		return "", err
+	}
+	if err := s.eng.CanView(ctx, actor, conv); err != nil {
+		return "", err
+	}
+	if conv.Status == routing.ConvClosed {
+		return "", routing.Conflict("closed", "conversation %s is closed", convID)
+	}
+	w, err := s.st.GetWorkflow(ctx, workflowID)
+	if routing.IsNotFound(err) || (err == nil && w.PublishedVersion == 0) {
+		return "", routing.NotFound("shortcut", workflowID)
+	}
+	if err != nil {
+		return "", err
+	}
+	p, err := s.version(ctx, workflowID, w.PublishedVersion)
+	if err != nil {
+		return "", err
+	}
+	if p.def.Trigger.Type != workflow.TriggerShortcut {
+		return "", routing.NotFound("shortcut", workflowID)
+	}
+	if err := workflow.ValidateForm(p.def, form); err != nil {
+		return "", err
+	}
+	if requestID == "" {
+		requestID = s.ids.New("req")
+	}
+	trig := workflow.TriggerEvent{Type: workflow.TriggerShortcut, WorkflowID: workflowID, AgentID: actor.ID, Assignments: conv.Assignments}
+	return s.start(ctx, p, convID, "shortcut|"+convID+"|"+requestID, trig, form)
+}
+
+// HandleTask runs one task state of a workflow execution: the Step Functions
+// task function on AWS, the embedded runner's invoker locally.
+func (s *Service) HandleTask(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+	return workflow.HandleTask(ctx, actions{s}, payload)
+}
+
+// actions implements workflow.Actions with the engine.
+type actions struct{ s *Service }
+
+// fail maps engine errors to task errors: unavailable is retried by the
+// machine's Retry, everything else fails the step (and is recorded).
+func fail(err error) error {
+	if err != nil && routing.ErrorCode(err) == routing.CodeUnavailable {
+		return workflow.Transient(err)
+	}
+	return err
+}
+
+func (a actions) actor(t workflow.Task) engine.Actor { return engine.Workflow(t.WorkflowID) }
+
+func (a actions) contact(ctx context.Context, convID string) (*routing.Contact, error) {
+	conv, err := a.s.st.GetConversation(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	c, err := a.s.st.GetContact(ctx, conv.ContactID)
+	if err != nil {
+		return nil, err
+	}
+	return &c, nil
+}
+
+func (a actions) Snapshot(ctx context.Context, t workflow.Task) (workflow.Snapshot, error) {
+	conv, err := a.s.st.GetConversation(ctx, t.ConversationID)
+	if err != nil {
+		return workflow.Snapshot{}, fail(err)
+	}
+	c, err := a.s.st.GetContact(ctx, conv.ContactID)
+	if err != nil {
+		return workflow.Snapshot{}, fail(err)
+	}
+	now := a.s.now()
+	snap := workflow.Snapshot{
+		Conversation: workflow.SnapshotConversation{Status: string(conv.Status), AssigneeID: conv.AssigneeID, TeamID: conv.TeamID, Assignments: conv.Assignments, BotActive: conv.BotActive},
+		Contact:      workflow.SnapshotContact{Name: c.Name, Phone: c.Phone, Language: c.Language, Country: c.Country, Fields: c.Fields},
+	}
+	if conv.Escalation != nil {
+		snap.Conversation.EscalationType = string(conv.Escalation.Type)
+	}
+	if conv.LastIncomingAt != nil {
+		v := int64(now.Sub(*conv.LastIncomingAt).Seconds())
+		snap.SecondsSinceLastIncoming = &v
+	}
+	if conv.LastOutgoingAt != nil {
+		v := int64(now.Sub(*conv.LastOutgoingAt).Seconds())
+		snap.SecondsSinceLastOutgoing = &v
+	}
+	return snap, nil
+}
+
+func (a actions) Assign(ctx context.Context, t workflow.Task, p workflow.AssignParams) (workflow.AssignResult, error) {
+	res, err := a.s.eng.Assign(ctx, t.ConversationID, engine.Target{AgentID: p.AgentID, TeamID: p.TeamID, OnlineOnly: p.OnlineOnly}, a.actor(t), "", 0)
+	if err != nil {
+		return workflow.AssignResult{}, fail(err)
+	}
+	return workflow.AssignResult{Status: res.Status, AgentID: res.AgentID}, nil
+}
+
+func (a actions) Comment(ctx context.Context, t workflow.Task, p workflow.CommentParams) error {
+	c, err := a.contact(ctx, t.ConversationID)
+	if err != nil {
+		return fail(err)
+	}
+	_, err = a.s.eng.Comment(ctx, t.ConversationID, t.Render(p.Text, c), a.actor(t))
+	return fail(err)
+}
+
+// key makes a step's message idempotent across retries of the task.
+func key(t workflow.Task) string {
+	return fmt.Sprintf("%s-%d-%s-%s", t.WorkflowID, t.Version, t.ConversationID, t.Step)
+}
+
+func (a actions) SendMessage(ctx context.Context, t workflow.Task, p workflow.SendMessageParams) error {
+	c, err := a.contact(ctx, t.ConversationID)
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := a.s.eng.SendMessage(ctx, t.ConversationID, engine.Outbound{Text: t.Render(p.Text, c), Key: key(t)}, a.actor(t)); err != nil {
+		return fail(err)
+	}
+	return nil
+}
+
+func (a actions) Ask(ctx context.Context, t workflow.Task, p workflow.AskParams) error {
+	c, err := a.contact(ctx, t.ConversationID)
+	if err != nil {
+		return fail(err)
+	}
+	q := routing.Question{Token: t.TaskToken, WorkflowID: t.WorkflowID, Text: t.Render(p.Text, c), MaxAttempts: p.MaxAttempts}
+	for _, o := range p.Options {
+		q.Options = append(q.Options, routing.AnswerOption{ID: o.ID, Label: o.Label})
+	}
+	return fail(a.s.eng.Ask(ctx, t.ConversationID, q, key(t), a.actor(t)))
+}
+
+func (a actions) UpdateContact(ctx context.Context, t workflow.Task, p workflow.UpdateContactParams) error {
+	c, err := a.contact(ctx, t.ConversationID)
+	if err != nil {
+		return fail(err)
+	}
+	v := t.Render(p.Value, c)
+	var patch engine.ContactPatch
+	switch p.Field {
+	case "name":
+		patch.Name = &v
+	case "language":
+		patch.Language = &v
+	case "country":
+		patch.Country = &v
+	default:
+		patch.Fields = map[string]string{p.Field: v}
+	}
+	_, err = a.s.eng.UpdateContact(ctx, c.ID, patch, a.actor(t), 0)
+	return fail(err)
+}
+
+func (a actions) Escalate(ctx context.Context, t workflow.Task, p workflow.EscalateParams) error {
+	c, err := a.contact(ctx, t.ConversationID)
+	if err != nil {
+		return fail(err)
+	}
+	_, err = a.s.eng.Escalate(ctx, t.ConversationID, routing.EscalationType(p.Type), t.Render(p.Summary, c), "", a.actor(t))
+	return fail(err)
+}
+
+func (a actions) Close(ctx context.Context, t workflow.Task) error {
+	_, err := a.s.eng.Close(ctx, t.ConversationID, a.actor(t), "closed by workflow")
+	return fail(err)
+}
+
+func (a actions) RecordFailure(ctx context.Context, t workflow.Task, f workflow.Failure) error {
+	return fail(a.s.eng.RecordWorkflow(ctx, t.ConversationID, routing.EvWorkflowFailed, t.WorkflowID, f.Cause, map[string]any{"error": f.Error, "step": t.Step}))
+}

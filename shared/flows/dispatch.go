@@ -1,0 +1,171 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"github.com/switchboard-oss/switchboard/events"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/workflow"
+)
+
+// HandleEvent dispatches one bus event: it starts every published workflow
+// whose trigger matches (one execution per event and workflow), answers a
+// waiting question, and routes opened conversations no workflow took to
+// their channel's team. Redelivered events start nothing new.
+func (s *Service) HandleEvent(ctx context.Context, ev events.Event) error {
+	switch ev.DetailType {
+	case events.ConversationOpened:
+		var d events.ConversationOpenedDetail
+		if json.Unmarshal(ev.Detail, &d) != nil {
+			return nil // malformed: retrying will not help
+		}
+		return s.opened(ctx, ev, d)
+	case events.MessageReceived:
+		var d events.MessageReceivedDetail
+		if json.Unmarshal(ev.Detail, &d) != nil {
+			return nil
+		}
+		return s.message(ctx, ev, d)
+	case events.ContactFieldChanged:
+		var d events.ContactFieldChangedDetail
+		if json.Unmarshal(ev.Detail, &d) != nil || d.ConversationID == "" {
+			return nil
+		}
+		return s.trigger(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerContactFieldChanged, Field: d.Field, Value: d.New})
+	case events.ConversationClosed:
+		var d events.ConversationClosedDetail
+		if json.Unmarshal(ev.Detail, &d) != nil {
+			return nil
+		}
+		return s.trigger(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerConversationClosed})
+	case events.CapacityReleased:
+		var d events.CapacityReleasedDetail
+		if json.Unmarshal(ev.Detail, &d) == nil {
+			s.eng.DrainAgent(ctx, d.AgentID)
+		}
+	}
+	return nil
+}
+
+func (s *Service) opened(ctx context.Context, ev events.Event, d events.ConversationOpenedDetail) error {
+	started, err := s.triggerCount(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerConversationOpened, Source: d.Source, ChannelID: d.ChannelID, Reopened: d.Reopened, Text: d.Text})
+	if err != nil {
+		return err
+	}
+	if started == 0 {
+		_, err := s.eng.RouteDefault(ctx, d.ConversationID)
+		if routing.ErrorCode(err) == routing.CodeInvalid || routing.IsNotFound(err) || routing.IsConflict(err, "") {
+			s.log.Warn("conversation not routed", "conversation", d.ConversationID, "err", err)
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+func (s *Service) message(ctx context.Context, ev events.Event, d events.MessageReceivedDetail) error {
+	out, err := s.eng.Answer(ctx, d.ConversationID, d.Text, d.Answer)
+	if err != nil {
+		return err
+	}
+	switch {
+	case out.Matched:
+		b, _ := json.Marshal(out.OptionID)
+		err = s.runner.SendTaskSuccess(ctx, out.Token, b)
+	case out.GaveUp:
+		err = s.runner.SendTaskFailure(ctx, out.Token, workflow.ErrorInvalidAnswer, "no valid answer after the maximum attempts")
+	case out.Reasked:
+		return nil
+	default:
+		return s.trigger(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerMessageReceived, Text: d.Text})
+	}
+	if routing.IsNotFound(err) || routing.IsConflict(err, "") {
+		// the question had timed out: its workflow moved on, the message is an ordinary one
+		s.log.Info("answer to a question no longer waiting", "conversation", d.ConversationID)
+		return s.trigger(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerMessageReceived, Text: d.Text})
+	}
+	return err
+}
+
+func (s *Service) trigger(ctx context.Context, ev events.Event, convID string, trig workflow.TriggerEvent) error {
+	_, err := s.triggerCount(ctx, ev, convID, trig)
+	return err
+}
+
+// triggerCount starts the matching workflows and says how many matched.
+func (s *Service) triggerCount(ctx context.Context, ev events.Event, convID string, trig workflow.TriggerEvent) (int, error) {
+	live, err := s.live(ctx, trig.Type)
+	if err != nil || len(live) == 0 {
+		return 0, err
+	}
+	conv, err := s.st.GetConversation(ctx, convID)
+	if routing.IsNotFound(err) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	trig.Assignments = conv.Assignments
+	if ch, err := s.st.GetChannel(ctx, conv.ChannelID); err == nil {
+		trig.Provider, trig.ChannelID = ch.Provider, ch.ID
+	}
+	if ct, err := s.st.GetContact(ctx, conv.ContactID); err == nil {
+		trig.Contact = contactFields(ct)
+	}
+	n := 0
+	for _, p := range live {
+		if !p.def.Matches(trig) {
+			continue
+		}
+		n++
+		if _, err := s.start(ctx, p, convID, ev.ID, trig, map[string]string{}); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func contactFields(c routing.Contact) map[string]string {
+	m := map[string]string{}
+	for k, v := range c.Fields {
+		m[k] = v
+	}
+	for _, k := range []string{"name", "phone", "language", "country"} {
+		if v, ok := c.Field(k); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// ShortcutView is a published shortcut with its form, for agents.
+type ShortcutView struct {
+	WorkflowID  string               `json:"workflowId"`
+	Version     int                  `json:"version"`
+	Name        string               `json:"name"`
+	Description string               `json:"description,omitempty"`
+	Form        []workflow.FormField `json:"form"`
+}
+
+// Shortcuts lists the published shortcut workflows.
+func (s *Service) Shortcuts(ctx context.Context) ([]ShortcutView, error) {
+	live, err := s.live(ctx, workflow.TriggerShortcut)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ShortcutView, 0, len(live))
+	for _, p := range live {
+		name := p.def.Trigger.Name
+		if strings.TrimSpace(name) == "" {
+			name = p.def.Name
+		}
+		form := p.def.Trigger.Form
+		if form == nil {
+			form = []workflow.FormField{}
+		}
+		out = append(out, ShortcutView{WorkflowID: p.v.WorkflowID, Version: p.v.Number, Name: name, Description: p.def.Trigger.Description, Form: form})
+	}
+	return out, nil
+}

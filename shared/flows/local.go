@@ -1,0 +1,72 @@
+package flows
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/switchboard-oss/switchboard/shared/asl"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/workflow"
+)
+
+// TaskFunc executes a task payload (Service.HandleTask).
+type TaskFunc func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error)
+
+// LocalRunner is the embedded Runner: the generated ASL executed in process
+// by shared/asl on the host's clock, exactly as Step Functions would run it
+// (the task function is called with the same Lambda payload and its result
+// wrapped in the same Lambda envelope).
+type LocalRunner struct {
+	ASL  *asl.Runner
+	task TaskFunc
+}
+
+// NewLocalRunner returns a runner over store. Set the task function with
+// SetTask before the first Start (the service needs the runner, the runner
+// needs the service).
+func NewLocalRunner(newRunner func(asl.Invoker) *asl.Runner) *LocalRunner {
+	l := &LocalRunner{}
+	l.ASL = newRunner(asl.InvokerFunc(l.invoke))
+	return l
+}
+
+// SetTask sets the task function.
+func (l *LocalRunner) SetTask(f TaskFunc) { l.task = f }
+
+func (l *LocalRunner) invoke(ctx context.Context, in asl.Invocation) (json.RawMessage, error) {
+	var p struct {
+		Payload json.RawMessage `json:"Payload"`
+	}
+	if err := json.Unmarshal(in.Parameters, &p); err != nil || len(p.Payload) == 0 {
+		return nil, &asl.TaskError{Name: "InvalidTask", Cause: "the task parameters carry no Payload"}
+	}
+	out, err := l.task(ctx, p.Payload)
+	if err != nil {
+		return nil, &asl.TaskError{Name: workflow.ErrorName(err), Cause: err.Error()}
+	}
+	return out, nil
+}
+
+// Deploy needs nothing locally: the version's ASL travels with each Start.
+func (l *LocalRunner) Deploy(context.Context, routing.WorkflowVersion, bool) error { return nil }
+
+// Start runs the execution until it ends or waits. Starting an existing name
+// again is a no-op.
+func (l *LocalRunner) Start(ctx context.Context, req StartRequest) error {
+	_, err := l.ASL.Start(ctx, asl.StartInput{Name: req.Name, MachineID: fmt.Sprintf("%s-v%d", req.WorkflowID, req.Version), Definition: req.ASL, Input: req.Input})
+	if routing.IsConflict(err, routing.ReasonExists) {
+		return nil
+	}
+	return err
+}
+
+// SendTaskSuccess completes an ask with the chosen option.
+func (l *LocalRunner) SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error {
+	return l.ASL.SendTaskSuccess(ctx, token, output)
+}
+
+// SendTaskFailure fails an ask (no valid answer).
+func (l *LocalRunner) SendTaskFailure(ctx context.Context, token, errName, cause string) error {
+	return l.ASL.SendTaskFailure(ctx, token, errName, cause)
+}

@@ -1,0 +1,259 @@
+package flows
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/shared/clock"
+	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/ids"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
+	"github.com/switchboard-oss/switchboard/shared/workflow"
+)
+
+// Deps are the service's collaborators.
+type Deps struct {
+	Engine *engine.Engine
+	Runner Runner
+	Clock  clock.Clock
+	IDs    ids.Generator
+	Log    *slog.Logger
+}
+
+// Service runs workflows. It is safe for concurrent use.
+type Service struct {
+	eng    *engine.Engine
+	st     store.Store
+	runner Runner
+	clock  clock.Clock
+	ids    ids.Generator
+	log    *slog.Logger
+
+	mu       sync.Mutex
+	versions map[string]*published // "<workflowId>@<n>" -> parsed version (versions never change)
+}
+
+// published is a parsed, immutable workflow version.
+type published struct {
+	v       routing.WorkflowVersion
+	def     *workflow.Definition
+	express bool
+}
+
+// New returns a service.
+func New(d Deps) *Service {
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Clock == nil {
+		d.Clock = clock.Real{}
+	}
+	if d.IDs == nil {
+		d.IDs = ids.Random{}
+	}
+	return &Service{eng: d.Engine, st: d.Engine.Store(), runner: d.Runner, clock: d.Clock, ids: d.IDs, log: d.Log, versions: map[string]*published{}}
+}
+
+// directory checks team and agent ids against the store.
+type directory struct {
+	ctx context.Context
+	st  store.Store
+}
+
+func (d directory) TeamExists(id string) bool {
+	_, err := d.st.GetTeam(d.ctx, id)
+	return err == nil
+}
+
+func (d directory) AgentExists(id string) bool {
+	_, err := d.st.GetAgent(d.ctx, id)
+	return err == nil
+}
+
+// validationError turns the validator's findings into one invalid_argument
+// naming the first step and field, with every finding in the message.
+func validationError(errs []workflow.FieldError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(errs))
+	for i, fe := range errs {
+		msgs[i] = fe.Path() + ": " + fe.Message
+	}
+	return &routing.Error{Code: routing.CodeInvalid, Field: errs[0].Path(), Message: strings.Join(msgs, "; ")}
+}
+
+// SaveDraft parses, validates and stores a workflow's draft (JSON or YAML).
+// A draft with errors is refused with every error, naming step and field.
+func (s *Service) SaveDraft(ctx context.Context, source []byte, actor engine.Actor, expectVersion int64) (routing.Workflow, []workflow.FieldError, error) {
+	def, err := workflow.Parse(source)
+	if err != nil {
+		if ve, ok := err.(*workflow.ValidationError); ok {
+			return routing.Workflow{}, ve.Errors, validationError(ve.Errors)
+		}
+		return routing.Workflow{}, nil, err
+	}
+	if errs := workflow.Validate(def, directory{ctx, s.st}); len(errs) > 0 {
+		return routing.Workflow{}, errs, validationError(errs)
+	}
+	canon, err := def.MarshalCanonical()
+	if err != nil {
+		return routing.Workflow{}, nil, err
+	}
+	existing, err := s.st.GetWorkflow(ctx, def.ID)
+	switch {
+	case routing.IsNotFound(err):
+		existing = routing.Workflow{}
+	case err != nil:
+		return routing.Workflow{}, nil, err
+	}
+	if expectVersion > 0 && existing.Version != expectVersion {
+		return routing.Workflow{}, nil, routing.Conflict(routing.ReasonVersion, "workflow %s is at version %d, not %d", def.ID, existing.Version, expectVersion)
+	}
+	w := existing
+	w.ID, w.Name, w.Trigger, w.Definition, w.UpdatedAt = def.ID, def.Name, def.Trigger.Type, canon, s.clock.Now()
+	if err := s.st.Commit(ctx, store.Tx{Workflows: []store.WorkflowWrite{{Value: w, ExpectVersion: existing.Version}}}); err != nil {
+		return routing.Workflow{}, nil, err
+	}
+	w.Version = existing.Version + 1
+	return w, nil, nil
+}
+
+// Publish compiles the draft to ASL, deploys it as the next version and
+// records the version. Running executions finish on the version they started.
+func (s *Service) Publish(ctx context.Context, id string, expectVersion int64) (routing.WorkflowVersion, error) {
+	w, err := s.st.GetWorkflow(ctx, id)
+	if err != nil {
+		return routing.WorkflowVersion{}, err
+	}
+	if expectVersion > 0 && w.Version != expectVersion {
+		return routing.WorkflowVersion{}, routing.Conflict(routing.ReasonVersion, "workflow %s draft is at version %d, not %d", id, w.Version, expectVersion)
+	}
+	def, err := workflow.Parse(w.Definition)
+	if err != nil {
+		return routing.WorkflowVersion{}, err
+	}
+	if errs := workflow.Validate(def, directory{ctx, s.st}); len(errs) > 0 {
+		return routing.WorkflowVersion{}, validationError(errs) // a team or agent was removed since the draft was saved
+	}
+	asl, err := workflow.Compile(def)
+	if err != nil {
+		return routing.WorkflowVersion{}, err
+	}
+	v := routing.WorkflowVersion{WorkflowID: id, Number: w.PublishedVersion + 1, Trigger: def.Trigger.Type, Definition: w.Definition, ASL: asl, PublishedAt: s.clock.Now()}
+	if err := s.runner.Deploy(ctx, v, workflow.ExpressEligible(def)); err != nil {
+		return routing.WorkflowVersion{}, err
+	}
+	next := w
+	next.PublishedVersion = v.Number
+	err = s.st.Commit(ctx, store.Tx{Workflows: []store.WorkflowWrite{{Value: next, ExpectVersion: w.Version}}, Versions: []routing.WorkflowVersion{v}})
+	if err != nil {
+		return routing.WorkflowVersion{}, err
+	}
+	return v, nil
+}
+
+// version loads (and caches) a published version.
+func (s *Service) version(ctx context.Context, id string, n int) (*published, error) {
+	key := fmt.Sprintf("%s@%d", id, n)
+	s.mu.Lock()
+	p := s.versions[key]
+	s.mu.Unlock()
+	if p != nil {
+		return p, nil
+	}
+	v, err := s.st.GetWorkflowVersion(ctx, id, n)
+	if err != nil {
+		return nil, err
+	}
+	def, err := workflow.Parse(v.Definition)
+	if err != nil {
+		return nil, err
+	}
+	p = &published{v: v, def: def, express: workflow.ExpressEligible(def)}
+	s.mu.Lock()
+	s.versions[key] = p
+	s.mu.Unlock()
+	return p, nil
+}
+
+// live returns the live version of every published workflow with the trigger type.
+func (s *Service) live(ctx context.Context, trigger string) ([]*published, error) {
+	var out []*published
+	p := store.PageRequest{Limit: store.MaxLimit}
+	for {
+		page, err := s.st.ListWorkflows(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		for _, w := range page.Items {
+			if w.PublishedVersion == 0 {
+				continue
+			}
+			v, err := s.version(ctx, w.ID, w.PublishedVersion)
+			if err != nil {
+				return nil, err
+			}
+			if trigger == "" || v.def.Trigger.Type == trigger {
+				out = append(out, v)
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		p.Cursor = page.Next
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].v.WorkflowID < out[j].v.WorkflowID })
+	return out, nil
+}
+
+var nameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]`)
+
+// executionName is deterministic for (key, workflow, version): the same
+// event delivered twice names the same execution, which starts once. Step
+// Functions allows 80 characters of letters, digits, '-' and '_'.
+func executionName(workflowID string, version int, key string) string {
+	sum := sha256.Sum256([]byte(fmt.Sprintf("%s|%d|%s", workflowID, version, key)))
+	prefix := nameUnsafe.ReplaceAllString(workflowID, "_")
+	if len(prefix) > 40 {
+		prefix = prefix[:40]
+	}
+	return fmt.Sprintf("%s-v%d-%s", prefix, version, hex.EncodeToString(sum[:12]))
+}
+
+// start starts one execution of p for a conversation and puts it on the timeline.
+func (s *Service) start(ctx context.Context, p *published, convID, key string, trig workflow.TriggerEvent, form map[string]string) (string, error) {
+	in := workflow.ExecutionInput{ConversationID: convID, WorkflowID: p.v.WorkflowID, Version: p.v.Number, Trigger: trig, Form: form, Vars: map[string]string{}}
+	raw, err := json.Marshal(in)
+	if err != nil {
+		return "", err
+	}
+	name := executionName(p.v.WorkflowID, p.v.Number, key)
+	if err := s.runner.Start(ctx, StartRequest{Name: name, WorkflowID: p.v.WorkflowID, Version: p.v.Number, ASL: p.v.ASL, Express: p.express, Input: raw}); err != nil {
+		return "", err
+	}
+	// one timeline entry per execution, however often the event is delivered
+	now := s.clock.Now()
+	err = s.st.Commit(ctx, store.Tx{
+		Claims: []store.Claim{{Key: "run#" + name, At: now, ExpiresAt: now.Add(90 * 24 * time.Hour)}},
+		Events: []routing.Event{{ID: s.ids.New("evt"), ConversationID: convID, At: now, Type: routing.EvWorkflowStarted,
+			Actor: "workflow:" + p.v.WorkflowID, Note: p.def.Name, Data: map[string]any{"execution": name, "version": p.v.Number, "trigger": trig.Type}}},
+	})
+	if err != nil && !routing.IsConflict(err, routing.ReasonDuplicate) {
+		s.log.Warn("workflow start not recorded", "execution", name, "err", err)
+	}
+	return name, nil
+}
+
+// now is the service's clock.
+func (s *Service) now() time.Time { return s.clock.Now() }
