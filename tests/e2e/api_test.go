@@ -65,8 +65,18 @@ func TestRolesPerRoute(t *testing.T) {
 			{"POST", "/v1/channels", map[string]any{"id": fmt.Sprintf("ch%d", i), "provider": "generic", "secretRef": "file:x"}, routing.RoleAdmin},
 			{"GET", "/v1/stats/queues", nil, routing.RoleSupervisor},
 			{"POST", "/v1/dev/clock/advance", map[string]any{"duration": "1s"}, routing.RoleAdmin},
+			{"POST", "/v1/workflows", fmt.Sprintf(shortcutDef, i), routing.RoleAdmin},
+			{"GET", "/v1/workflows", nil, routing.RoleAdmin},
+			{"GET", "/v1/workflows/sc", nil, routing.RoleAdmin},
+			{"POST", "/v1/workflows/sc/publish", nil, routing.RoleAdmin},
+			{"GET", "/v1/workflows/sc/asl", nil, routing.RoleAdmin},
+			{"GET", "/v1/workflows/sc/graph", nil, routing.RoleAdmin},
+			{"GET", "/v1/shortcuts", nil, routing.RoleAgent},
+			{"POST", "/v1/conversations/" + c + "/shortcuts/sc", map[string]any{"form": map[string]string{"note": "n"}}, routing.RoleAgent},
 		}
 	}
+	e.must(e.call("POST", "/v1/workflows", e.admin, fmt.Sprintf(shortcutDef, 0)), 201)
+	e.must(e.call("POST", "/v1/workflows/sc/publish", e.admin, nil), 200)
 	covered := map[string]bool{}
 	for i, who := range []string{"ag", "sup", "adm"} {
 		role := []routing.Role{routing.RoleAgent, routing.RoleSupervisor, routing.RoleAdmin}[i]
@@ -93,13 +103,16 @@ func TestRolesPerRoute(t *testing.T) {
 		}
 	}
 	// every authenticated route is in the table
-	api := httpapi.New(httpapi.Config{Engine: e.m.Engine, Auth: e.m.Signer, AdvanceClock: e.m.Advance})
+	api := httpapi.New(httpapi.Config{Engine: e.m.Engine, Auth: e.m.Signer, AdvanceClock: e.m.Advance, Workflows: e.m.Flows})
 	for _, r := range api.Routes() {
 		if !covered[r.Pattern] {
 			t.Errorf("route %s is not in the role table", r.Pattern)
 		}
 	}
 }
+
+// shortcutDef is a shortcut workflow; %d changes its description.
+const shortcutDef = `{"id":"sc","name":"Note","description":"d%d","trigger":{"type":"shortcut","name":"Note","form":[{"id":"note","label":"Note","type":"text","required":true}]},"steps":[{"id":"c","type":"comment","text":"{{form.note}}"}]}`
 
 // pattern turns a concrete path back into its route pattern.
 func pattern(path string) string {
@@ -110,8 +123,10 @@ func pattern(path string) string {
 			parts[i] = "{id}"
 		case strings.HasPrefix(p, "ct_"):
 			parts[i] = "{id}"
-		case i == 3 && (parts[2] == "teams" || parts[2] == "agents") && p != "":
+		case i == 3 && (parts[2] == "teams" || parts[2] == "agents" || parts[2] == "workflows") && p != "":
 			parts[i] = "{id}"
+		case i == 5 && parts[4] == "shortcuts":
+			parts[i] = "{workflowId}"
 		case i == 5 && parts[4] == "members":
 			parts[i] = "{agentId}"
 		}
@@ -213,7 +228,7 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 			documented[strings.ToUpper(method)+" "+path] = true
 		}
 	}
-	api := httpapi.New(httpapi.Config{Engine: e.m.Engine, Auth: e.m.Signer, AdvanceClock: e.m.Advance})
+	api := httpapi.New(httpapi.Config{Engine: e.m.Engine, Auth: e.m.Signer, AdvanceClock: e.m.Advance, Workflows: e.m.Flows})
 	served := map[string]bool{"GET /v1/health": true, "POST /v1/webhooks/{provider}": true, "GET /v1/webhooks/{provider}": true}
 	for _, r := range api.Routes() {
 		served[r.Pattern] = true
