@@ -163,15 +163,15 @@ func (e *Engine) RouteDefault(ctx context.Context, convID string) (AssignResult,
 
 // QueueStat describes one team's queue and capacity.
 type QueueStat struct {
-	TeamID       string    `json:"teamId"`
-	Name         string    `json:"name"`
-	Mode         string    `json:"mode"`
-	Pending      int       `json:"pending"`
-	OldestSince  time.Time `json:"oldestPendingSince,omitempty"`
-	OldestWaitS  int64     `json:"oldestWaitSeconds"`
-	AgentsOnline int       `json:"agentsOnline"`
-	SlotsUsed    int       `json:"slotsUsed"`
-	SlotsFree    int       `json:"slotsFree"`
+	TeamID       string     `json:"teamId"`
+	Name         string     `json:"name"`
+	Mode         string     `json:"mode"`
+	Pending      int        `json:"pending"`
+	OldestSince  *time.Time `json:"oldestPendingSince,omitempty"`
+	OldestWaitS  int64      `json:"oldestWaitSeconds"`
+	AgentsOnline int        `json:"agentsOnline"`
+	SlotsUsed    int        `json:"slotsUsed"`
+	SlotsFree    int        `json:"slotsFree"`
 }
 
 // QueueStats reports, per team: pending count, oldest wait, agents online and
@@ -198,8 +198,8 @@ func (e *Engine) QueueStats(ctx context.Context, actor Actor) ([]QueueStat, erro
 				}
 				for _, c := range page.Items {
 					st.Pending++
-					if st.OldestSince.IsZero() || c.PendingSince.Before(st.OldestSince) {
-						st.OldestSince = c.PendingSince
+					if st.OldestSince == nil || c.PendingSince.Before(*st.OldestSince) {
+						st.OldestSince = ptr(c.PendingSince)
 					}
 				}
 				if page.Next == "" {
@@ -207,8 +207,8 @@ func (e *Engine) QueueStats(ctx context.Context, actor Actor) ([]QueueStat, erro
 				}
 				f.Cursor = page.Next
 			}
-			if !st.OldestSince.IsZero() {
-				st.OldestWaitS = int64(now.Sub(st.OldestSince) / time.Second)
+			if st.OldestSince != nil {
+				st.OldestWaitS = int64(now.Sub(*st.OldestSince) / time.Second)
 			}
 			agents, err := e.store.GetAgents(ctx, t.Members)
 			if err != nil {

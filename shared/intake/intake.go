@@ -7,6 +7,7 @@ package intake
 import (
 	"context"
 	"errors"
+	"regexp"
 
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/enrich"
@@ -14,6 +15,8 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 )
+
+var e164 = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // Ingestor feeds verified webhook events to the engine (webhook.Ingestor).
 type Ingestor struct {
@@ -28,8 +31,12 @@ func (i Ingestor) Ingest(ctx context.Context, ch routing.Channel, msgs []provide
 		if m.Kind != providers.KindMessage {
 			continue
 		}
+		phone := m.Phone
+		if phone == "" && e164.MatchString(m.From) {
+			phone = m.From // SMS and generic senders are addressed by their number
+		}
 		_, err := i.Engine.Ingest(ctx, ch, engine.Inbound{
-			MessageID: m.MessageID, From: m.From, Name: m.FromName, Phone: m.Phone,
+			MessageID: m.MessageID, From: m.From, Name: m.FromName, Phone: phone,
 			Locale: m.Locale, Text: m.Text, Answer: m.Answer, At: m.At,
 		})
 		if err != nil {
