@@ -52,6 +52,8 @@ type Options struct {
 	// SweepEvery is the real-clock period of session timers and queue drains (30s).
 	SweepEvery time.Duration
 	BusWorkers int
+	// ProviderClient sends outbound messages (timeouts, retries); nil: defaults.
+	ProviderClient *providers.Client
 }
 
 // Main is a running local server.
@@ -138,7 +140,7 @@ func Open(opts Options) (*Main, error) {
 		fileSecrets, _ = providers.ParseFileSecrets([]byte("{}"))
 	}
 	m.Secrets = providers.Resolver{"env": providers.EnvSecrets{}, "file": fileSecrets}
-	m.Providers = catalog.New(catalog.Config{})
+	m.Providers = catalog.New(catalog.Config{Client: opts.ProviderClient})
 
 	m.Bus = bus.New(opts.BusWorkers, opts.Log)
 	m.Engine = engine.New(engine.Deps{Store: st, Clock: m.Clock, IDs: opts.IDs, Publisher: m.Bus, Log: opts.Log,

@@ -25,6 +25,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/embedded"
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/ids"
+	"github.com/switchboard-oss/switchboard/shared/providers"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
 
@@ -46,9 +47,31 @@ type env struct {
 
 const channelID = "web"
 
-type option func(*embedded.Options)
+// startConfig is what options change before the server starts.
+type startConfig struct {
+	opts    embedded.Options
+	secrets map[string]string
+}
 
-func withEngine(c engine.Config) option { return func(o *embedded.Options) { o.Engine = c } }
+type option func(*startConfig)
+
+func withEngine(c engine.Config) option { return func(s *startConfig) { s.opts.Engine = c } }
+
+// withSecrets adds entries to the local secrets file (file:KEY references).
+func withSecrets(m map[string]string) option {
+	return func(s *startConfig) {
+		for k, v := range m {
+			s.secrets[k] = v
+		}
+	}
+}
+
+// withFastProviders makes outbound sends retry quickly.
+func withFastProviders() option {
+	return func(s *startConfig) {
+		s.opts.ProviderClient = &providers.Client{Attempts: 2, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, Timeout: 5 * time.Second}
+	}
+}
 
 // start runs a fresh local server with a virtual clock, an admin token and a
 // generic channel routed to defaultTeam (if not empty).
@@ -56,14 +79,18 @@ func start(t testing.TB, defaultTeam string, opts ...option) *env {
 	t.Helper()
 	dir := t.TempDir()
 	secret := "test-secret-" + strings.ReplaceAll(t.Name(), "/", "-")
-	b, _ := json.Marshal(map[string]string{channelID: secret})
+	cfg := startConfig{
+		opts:    embedded.Options{Addr: "127.0.0.1:0", DataDir: dir, VirtualClock: true, ClockStart: t0, IDs: &ids.Sequence{}, BusWorkers: 8},
+		secrets: map[string]string{channelID: secret},
+	}
+	for _, f := range opts {
+		f(&cfg)
+	}
+	b, _ := json.Marshal(cfg.secrets)
 	if err := os.WriteFile(filepath.Join(dir, "secrets.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	o := embedded.Options{Addr: "127.0.0.1:0", DataDir: dir, VirtualClock: true, ClockStart: t0, IDs: &ids.Sequence{}, BusWorkers: 8}
-	for _, f := range opts {
-		f(&o)
-	}
+	o := cfg.opts
 	m, err := embedded.Open(o)
 	if err != nil {
 		t.Fatal(err)
