@@ -22,7 +22,7 @@ $(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 	@command -v java >/dev/null || { echo "java is required for DynamoDB Local: apt-get install -y openjdk-17-jre-headless"; exit 1; }
 	touch $@
 
-test: tools lint test-go test-infra ## every test, with the race detector, against the real emulators
+test: tools lint test-go test-infra fuzz-short ## every test, with the race detector, against the real emulators
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*')); \
@@ -38,11 +38,16 @@ test-infra:
 bench: tools ## benchmarks and the report of docs/benchmarks.md
 	$(GO) run ./cmd/switchboard bench
 
-fuzz: ## longer fuzzing of every parser and signature check
-	@for pkg in $$($(GO) list ./shared/...); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+FUZZ_PKGS = $$($(GO) list ./shared/... | grep -E '/(providers|webhook)')
+
+fuzz: ## longer fuzzing of every parser and signature check (FUZZTIME=60s)
+	@for pkg in $(FUZZ_PKGS); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
 	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-60s} $$pkg || exit 1; \
 	  done; done
+
+fuzz-short: ## every fuzz target briefly (part of make test)
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 build: ## the Lambda bootstraps (provided.al2023, arm64)
 	@for fn in $(LAMBDAS); do \

@@ -11,18 +11,22 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"sort"
 	"syscall"
 	"time"
 
+	"github.com/switchboard-oss/switchboard/shared/auth"
+	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/embedded"
+	"github.com/switchboard-oss/switchboard/shared/routing"
 )
 
 const usage = `switchboard: conversation routing engine
 
 Usage:
   switchboard dev [--addr 127.0.0.1:8080] [--data ./.switchboard] [--virtual-clock] [--demo]
-  switchboard token --agent ID [--data ./.switchboard] [--ttl 24h]
+  switchboard token --agent ID [--role agent|supervisor|admin] [--data ./.switchboard] [--ttl 24h]
   switchboard workflow validate|compile|graph|simulate FILE
   switchboard version
 
@@ -134,6 +138,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	agent := fs.String("agent", "", "agent id")
+	role := fs.String("role", "", "agent, supervisor or admin (default: the agent's role in the store, which needs the server stopped)")
 	data := fs.String("data", envOr("SWITCHBOARD_DATA", ".switchboard"), "data folder")
 	ttl := fs.Duration("ttl", 24*time.Hour, "token lifetime")
 	if err := fs.Parse(args); err != nil {
@@ -142,9 +147,28 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *agent == "" {
 		return errors.New("--agent is required")
 	}
+	if *role != "" {
+		if !routing.Role(*role).Valid() {
+			return errors.New("--role must be agent, supervisor or admin")
+		}
+		key, err := auth.LoadOrCreateKey(filepath.Join(*data, "jwt.key"))
+		if err != nil {
+			return err
+		}
+		s, err := auth.NewSigner(key, embedded.Issuer, clock.Real{})
+		if err != nil {
+			return err
+		}
+		tok, err := s.Sign(auth.Principal{Subject: *agent, Role: routing.Role(*role)}, *ttl)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, tok)
+		return nil
+	}
 	m, err := embedded.Open(embedded.Options{DataDir: *data, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (is the server running? pass --role to sign without reading the store)", err)
 	}
 	defer m.Close()
 	tok, err := m.Token(ctx, *agent, *ttl)

@@ -37,6 +37,9 @@ import (
 // Version is the build's version, set with -ldflags.
 var Version = "dev"
 
+// Issuer is the iss claim of the local server's tokens.
+const Issuer = "switchboard-local"
+
 // Options configure the local server.
 type Options struct {
 	Addr         string // listen address; "127.0.0.1:0" picks a free port
@@ -76,11 +79,12 @@ type Main struct {
 	Secrets   providers.Secrets
 	Demo      DemoInfo
 
-	log     *slog.Logger
-	srv     *http.Server
-	advance sync.Mutex
-	stop    context.CancelFunc
-	done    chan struct{}
+	log       *slog.Logger
+	srv       *http.Server
+	advance   sync.Mutex
+	closeOnce sync.Once
+	stop      context.CancelFunc
+	done      chan struct{}
 }
 
 // Open wires the local server without listening.
@@ -124,7 +128,7 @@ func Open(opts Options) (*Main, error) {
 		st.Close()
 		return nil, fmt.Errorf("signing key: %w", err)
 	}
-	if m.Signer, err = auth.NewSigner(key, "switchboard-local", m.Clock); err != nil {
+	if m.Signer, err = auth.NewSigner(key, Issuer, m.Clock); err != nil {
 		st.Close()
 		return nil, err
 	}
@@ -293,8 +297,14 @@ func (m *Main) Token(ctx context.Context, agentID string, ttl time.Duration) (st
 	return m.Signer.Sign(auth.Principal{Subject: a.ID, Role: a.Role}, ttl)
 }
 
-// Close stops serving and closes the store. Safe to call once.
+// Close stops serving and closes the stores. Later calls do nothing.
 func (m *Main) Close() error {
+	var err error
+	m.closeOnce.Do(func() { err = m.close() })
+	return err
+}
+
+func (m *Main) close() error {
 	if m.stop != nil {
 		m.stop()
 		<-m.done

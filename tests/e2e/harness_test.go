@@ -55,6 +55,9 @@ type startConfig struct {
 
 type option func(*startConfig)
 
+// withDataDir reuses a data folder (to restart a server on it).
+func withDataDir(dir string) option { return func(s *startConfig) { s.opts.DataDir = dir } }
+
 func withEngine(c engine.Config) option { return func(s *startConfig) { s.opts.Engine = c } }
 
 // withSecrets adds entries to the local secrets file (file:KEY references).
@@ -78,7 +81,7 @@ func withFastProviders() option {
 func start(t testing.TB, defaultTeam string, opts ...option) *env {
 	t.Helper()
 	dir := t.TempDir()
-	secret := "test-secret-" + strings.ReplaceAll(t.Name(), "/", "-")
+	secret := "test-secret"
 	cfg := startConfig{
 		opts:    embedded.Options{Addr: "127.0.0.1:0", DataDir: dir, VirtualClock: true, ClockStart: t0, IDs: &ids.Sequence{}, BusWorkers: 8},
 		secrets: map[string]string{channelID: secret},
@@ -87,7 +90,7 @@ func start(t testing.TB, defaultTeam string, opts ...option) *env {
 		f(&cfg)
 	}
 	b, _ := json.Marshal(cfg.secrets)
-	if err := os.WriteFile(filepath.Join(dir, "secrets.json"), b, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(cfg.opts.DataDir, "secrets.json"), b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	o := cfg.opts
