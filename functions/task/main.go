@@ -1,0 +1,23 @@
+// Command task is the task Lambda function (provided.al2023, built with
+// -tags lambda.norpc by `make build`). It runs the task states of the workflow state machines.
+package main
+
+import (
+	"context"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
+)
+
+func main() {
+	env, err := lambdahost.LoadEnv(lambdahost.FunctionTask, nil)
+	if err != nil {
+		lambdahost.InitFailed(err)
+	}
+	h, err := lambdahost.Build(context.Background(), env) // clients are built once, at init
+	if err != nil {
+		lambdahost.InitFailed(err)
+	}
+	lambda.Start(h.HandleTask)
+}

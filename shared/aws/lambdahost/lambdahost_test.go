@@ -1,0 +1,261 @@
+package lambdahost_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-lambda-go/lambda/messages"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/switchboard-oss/switchboard/events"
+	"github.com/switchboard-oss/switchboard/shared/aws/awsfake"
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
+	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
+	"github.com/switchboard-oss/switchboard/shared/store/dynamo"
+	"github.com/switchboard-oss/switchboard/shared/store/dynamo/dynamolocal"
+)
+
+func TestMain(m *testing.M) { os.Exit(dynamolocal.Main(m)) }
+
+func root(t *testing.T) string {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod")
+		}
+		dir = parent
+	}
+}
+
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestLoadEnv(t *testing.T) {
+	_, err := lambdahost.LoadEnv(lambdahost.FunctionAPI, lookup(map[string]string{lambdahost.EnvTableName: "t"}))
+	for _, k := range lambdahost.Required(lambdahost.FunctionAPI)[1:] {
+		if err == nil || !strings.Contains(err.Error(), k+" is not set") {
+			t.Errorf("missing %s not reported: %v", k, err)
+		}
+	}
+	env := map[string]string{lambdahost.EnvTableName: "t", lambdahost.EnvEventBusName: "b", lambdahost.EnvSessionHours: "x"}
+	if _, err := lambdahost.LoadEnv(lambdahost.FunctionSweeper, lookup(env)); err == nil || !strings.Contains(err.Error(), "SESSION_HOURS") {
+		t.Errorf("bad number: %v", err)
+	}
+	env[lambdahost.EnvSessionHours] = "10"
+	e, err := lambdahost.LoadEnv(lambdahost.FunctionSweeper, lookup(env))
+	if err != nil || e.SessionHours != 10 || e.AuthSubjectClaim != "sub" || e.Function != "sweeper" {
+		t.Errorf("sweeper env %+v, %v", e, err)
+	}
+	env = map[string]string{lambdahost.EnvTableName: "t", lambdahost.EnvEventBusName: "b", lambdahost.EnvSecretsPrefix: "s/",
+		lambdahost.EnvStateMachinePrefix: "sb-", lambdahost.EnvStateMachineARNPrefix: "arn:aws:states:r:1:stateMachine:other-"}
+	if _, err := lambdahost.LoadEnv(lambdahost.FunctionDispatcher, lookup(env)); err == nil || !strings.Contains(err.Error(), lambdahost.EnvStateMachineARNPrefix) {
+		t.Errorf("mismatched ARN prefix: %v", err)
+	}
+	if _, err := lambdahost.LoadEnv("nope", lookup(env)); err == nil {
+		t.Error("unknown function accepted")
+	}
+}
+
+// The variable names are the stack's (infra/stack: Env* constants) and each
+// function needs only variables the stack gives it (docs/deploy.md's table).
+func TestEnvMatchesTheStack(t *testing.T) {
+	fset := token.NewFileSet()
+	f, err := parser.ParseFile(fset, filepath.Join(root(t), "infra", "stack", "stack.go"), nil, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stackEnv := map[string]string{}
+	ast.Inspect(f, func(n ast.Node) bool {
+		vs, ok := n.(*ast.ValueSpec)
+		if !ok || len(vs.Values) != len(vs.Names) {
+			return true
+		}
+		for i, name := range vs.Names {
+			if lit, ok := vs.Values[i].(*ast.BasicLit); ok && strings.HasPrefix(name.Name, "Env") && lit.Kind == token.STRING {
+				stackEnv[name.Name], _ = strconv.Unquote(lit.Value)
+			}
+		}
+		return true
+	})
+	mine := map[string]string{
+		"EnvTableName": lambdahost.EnvTableName, "EnvEventBusName": lambdahost.EnvEventBusName, "EnvSecretsPrefix": lambdahost.EnvSecretsPrefix,
+		"EnvSessionHours": lambdahost.EnvSessionHours, "EnvSessionWarningMinutes": lambdahost.EnvSessionWarningMinutes,
+		"EnvTaskFunctionARN": lambdahost.EnvTaskFunctionARN, "EnvStateMachineRoleARN": lambdahost.EnvStateMachineRoleARN,
+		"EnvStateMachinePrefix": lambdahost.EnvStateMachinePrefix, "EnvStateMachineARNPrefix": lambdahost.EnvStateMachineARNPrefix,
+		"EnvStateMachineLogGroup": lambdahost.EnvStateMachineLogGroup,
+	}
+	if len(stackEnv) != len(mine) {
+		t.Errorf("the stack sets %d variables, lambdahost knows %d: %v", len(stackEnv), len(mine), stackEnv)
+	}
+	for k, v := range stackEnv {
+		if mine[k] != v {
+			t.Errorf("%s: stack %q, lambdahost %q", k, v, mine[k])
+		}
+	}
+
+	doc, err := os.Open(filepath.Join(root(t), "docs", "deploy.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer doc.Close()
+	given := map[string]map[string]bool{}
+	row := regexp.MustCompile("^\\| (`[A-Z_]+`(?:, `[A-Z_]+`)*) \\| ([a-z, ]+) \\|")
+	sc := bufio.NewScanner(doc)
+	for sc.Scan() {
+		m := row.FindStringSubmatch(sc.Text())
+		if m == nil {
+			continue
+		}
+		fns := strings.Split(m[2], ", ")
+		if strings.TrimSpace(m[2]) == "all" {
+			fns = lambdahost.Functions
+		}
+		for _, v := range strings.Split(m[1], ", ") {
+			v = strings.Trim(v, "`")
+			for _, fn := range fns {
+				fn = strings.TrimSpace(fn)
+				if given[fn] == nil {
+					given[fn] = map[string]bool{}
+				}
+				given[fn][v] = true
+			}
+		}
+	}
+	for _, fn := range lambdahost.Functions {
+		for _, k := range lambdahost.Required(fn) {
+			if !given[fn][k] {
+				t.Errorf("%s requires %s, which the stack does not give it", fn, k)
+			}
+		}
+	}
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func clientsFor(ddbEndpoint, fakeURL string) lambdahost.Clients {
+	creds := credentials.NewStaticCredentialsProvider("local", "local", "")
+	return lambdahost.Clients{
+		DynamoDB: dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(ddbEndpoint), Credentials: creds, RetryMaxAttempts: 1}),
+		EventBridge: eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: aws.String(fakeURL), Credentials: creds,
+			RetryMaxAttempts: 1}),
+		StepFunctions:  awssfn.New(awssfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(fakeURL), Credentials: creds, RetryMaxAttempts: 1}),
+		SecretsManager: secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(fakeURL), Credentials: creds, RetryMaxAttempts: 1}),
+	}
+}
+
+// The host in process, under the race detector: webhook -> EventBridge ->
+// dispatcher -> routed; task error names; foreign events ignored.
+func TestHostInProcess(t *testing.T) {
+	srv := dynamolocal.Shared(t)
+	fake := awsfake.New()
+	defer fake.Close()
+	ctx := context.Background()
+	table := "lambdahost-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := dynamo.CreateTable(ctx, srv.Client(), table); err != nil {
+		t.Fatal(err)
+	}
+	env, err := lambdahost.LoadEnv(lambdahost.FunctionDispatcher, lookup(map[string]string{
+		lambdahost.EnvTableName: table, lambdahost.EnvEventBusName: "switchboard", lambdahost.EnvSecretsPrefix: "switchboard/",
+		lambdahost.EnvStateMachinePrefix: "switchboard-", lambdahost.EnvStateMachineARNPrefix: "arn:aws:states:us-east-1:123456789012:stateMachine:switchboard-",
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := lambdahost.New(env, clientsFor(srv.Endpoint, fake.URL), lambdahost.Options{Log: quiet})
+	admin := engine.Person("seed", routing.RoleAdmin)
+	if _, err := h.Engine.CreateTeam(ctx, routing.Team{ID: "general", Name: "General", Strategy: routing.LeastOpen, Mode: routing.ModeAutomatic}, admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Engine.CreateAgent(ctx, routing.Agent{ID: "ana", Name: "Ana", MaxConcurrent: 2, Teams: []string{"general"}, Status: routing.StatusOnline}, admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.Engine.CreateChannel(ctx, routing.Channel{ID: "web", Provider: "generic", ExternalID: "web", Name: "Web",
+		SecretRef: "aws:switchboard/web", Config: map[string]string{"team": "general"}}, admin); err != nil {
+		t.Fatal(err)
+	}
+	fake.PutSecret("switchboard/web", "sample-webhook-secret-web")
+
+	var req lambdaevents.APIGatewayV2HTTPRequest
+	b, _ := os.ReadFile(filepath.Join(root(t), "events", "testdata", "apigw-webhook-generic.json"))
+	if err := json.Unmarshal(b, &req); err != nil {
+		t.Fatal(err)
+	}
+	res, err := h.HandleWebhook(ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("webhook %d %s %v", res.StatusCode, res.Body, err)
+	}
+	// the api function does not serve webhooks (API Gateway sends them to the webhooks function)
+	if res, _ := h.HandleAPI(ctx, req); res.StatusCode != 404 {
+		t.Errorf("api served a webhook: %d", res.StatusCode)
+	}
+	var opened awsfake.PutEventsEntry
+	for _, e := range fake.Events() {
+		if e.DetailType == events.ConversationOpened {
+			opened = e
+		}
+	}
+	if opened.Detail == "" {
+		t.Fatalf("no conversation.opened among %+v", fake.Events())
+	}
+	var when time.Time
+	_ = json.Unmarshal(opened.Time, &when)
+	ev := lambdaevents.CloudWatchEvent{Version: "0", ID: "eb-1", DetailType: opened.DetailType, Source: opened.Source, Time: when, Detail: json.RawMessage(opened.Detail)}
+	if err := h.HandleEvent(ctx, ev); err != nil {
+		t.Fatal(err)
+	}
+	page, err := h.Store.ListConversations(ctx, store.ConversationFilter{AssigneeID: "ana"})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("assigned to ana: %d, %v", len(page.Items), err)
+	}
+	// foreign sources are ignored
+	n := len(fake.Calls())
+	if err := h.HandleEvent(ctx, lambdaevents.CloudWatchEvent{Source: "aws.events", DetailType: "Scheduled Event", Detail: json.RawMessage(`{}`)}); err != nil {
+		t.Errorf("foreign event: %v", err)
+	}
+	if len(fake.Calls()) != n {
+		t.Error("a foreign event caused calls")
+	}
+
+	// task errors carry the Step Functions error name as errorType
+	_, err = h.HandleTask(ctx, json.RawMessage(`{"action":"teleport","state":{"conversationId":"x"}}`))
+	var ie messages.InvokeResponse_Error
+	if !errors.As(err, &ie) || ie.Type != "InvalidTask" {
+		t.Errorf("invalid task: %#v", err)
+	}
+	down := lambdahost.New(env, clientsFor("http://127.0.0.1:1", fake.URL), lambdahost.Options{Log: quiet})
+	_, err = down.HandleTask(ctx, json.RawMessage(`{"action":"snapshot","step":"s","params":{},"state":{"conversationId":"`+page.Items[0].ID+`","workflowId":"w","version":1}}`))
+	if !errors.As(err, &ie) || ie.Type != "TransientError" {
+		t.Errorf("storage down: %#v", err)
+	}
+	// a dispatcher error is returned, so Lambda retries the event
+	if err := down.HandleEvent(ctx, ev); err == nil {
+		t.Error("a failed dispatch returned no error")
+	}
+}

@@ -1,0 +1,707 @@
+// Package cost measures what one routed conversation costs on AWS: it runs
+// the seeds' workflows (docs/examples) on their happy paths through the real
+// code of the Lambda functions (lambdahost: DynamoDB store on DynamoDB Local
+// with consumed capacity, EventBridge publisher against a recording fake,
+// webhook handler, dispatcher and task function of the workflow service),
+// with the workflows' ASL executed by the embedded runner (shared/asl, which
+// counts state transitions as Step Functions bills them), counts every billed
+// request and prices the counts.
+//
+//	go test ./tests/cost -run TestCostPerRoutedConversation -v           # print the table
+//	go test ./tests/cost -run TestCostPerRoutedConversation -update      # rewrite it in docs/cost.md
+package cost_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	lambdaevents "github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/secretsmanager"
+	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
+
+	"github.com/switchboard-oss/switchboard/shared/asl"
+	"github.com/switchboard-oss/switchboard/shared/aws/awsfake"
+	"github.com/switchboard-oss/switchboard/shared/aws/eventbus"
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
+	"github.com/switchboard-oss/switchboard/shared/clock"
+	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/flows"
+	"github.com/switchboard-oss/switchboard/shared/ids"
+	"github.com/switchboard-oss/switchboard/shared/providers/generic"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
+	"github.com/switchboard-oss/switchboard/shared/store/dynamo"
+	"github.com/switchboard-oss/switchboard/shared/store/dynamo/dynamolocal"
+)
+
+var update = flag.Bool("update", false, "rewrite the generated table in docs/cost.md")
+
+func TestMain(m *testing.M) { os.Exit(dynamolocal.Main(m)) }
+
+// Prices: AWS list prices, us-east-1, on-demand, beyond the free tiers.
+// Checked 2026-11-23 against the AWS pricing pages' figures as quoted by
+// pricing summaries dated March-June 2026 (unchanged since DynamoDB's
+// November 2024 on-demand price cut).
+var prices = struct {
+	Date                  string
+	SFNTransition         float64 // Standard, per state transition
+	SFNExpressRequest     float64 // Express, per execution
+	SFNExpressGBSecond    float64 // Express duration, billed per 100 ms in 64 MB chunks
+	LambdaRequest         float64
+	LambdaGBSecondARM     float64 // arm64, first 7.5 billion GB-s per month
+	EventBridgeEvent      float64 // custom event, per 64 KB chunk
+	DynamoWRU, DynamoRRU  float64 // on-demand request units
+	APIGatewayHTTPRequest float64 // HTTP API, first 300 million per month
+}{
+	Date:                  "2026-11-23",
+	SFNTransition:         0.025 / 1000,
+	SFNExpressRequest:     1.00 / 1e6,
+	SFNExpressGBSecond:    0.00001667,
+	LambdaRequest:         0.20 / 1e6,
+	LambdaGBSecondARM:     0.0000133334,
+	EventBridgeEvent:      1.00 / 1e6,
+	DynamoWRU:             0.625 / 1e6,
+	DynamoRRU:             0.125 / 1e6,
+	APIGatewayHTTPRequest: 1.00 / 1e6,
+}
+
+// Assumptions that are not counted but estimated.
+const (
+	lambdaMemoryGB     = 0.25 // the stack's memorySize default, 256 MB
+	lambdaSeconds      = 0.05 // billed duration of one invocation (a few DynamoDB calls from Go)
+	expressMemoryGB    = 0.0625
+	expressTaskSeconds = 0.05 // an Express execution lasts about the sum of its tasks
+)
+
+// meter counts billed requests.
+type meter struct {
+	Webhooks, Dispatcher, Task, API int // Lambda invocations by function
+	Events                          int // PutEvents entries (custom events)
+	Executions, Transitions         int
+	Express                         bool
+	TaskCalls                       int // tasks run inside executions (= Task)
+	DynamoRequests                  int64
+	RRU, WRU                        float64
+	Assigned                        string // who got the conversation, "team:agent"
+}
+
+func (m meter) lambda() int { return m.Webhooks + m.Dispatcher + m.Task + m.API }
+
+type dollars struct{ SFN, SFNStandard, Lambda, EventBridge, Dynamo, APIGateway float64 }
+
+func (d dollars) total() float64 { return d.SFN + d.Lambda + d.EventBridge + d.Dynamo + d.APIGateway }
+
+func price(m meter) dollars {
+	var d dollars
+	d.SFNStandard = float64(m.Transitions) * prices.SFNTransition
+	if m.Express {
+		billed := math.Ceil(float64(m.Task)*expressTaskSeconds*10) / 10 // rounded up to 100 ms
+		d.SFN = float64(m.Executions) * (prices.SFNExpressRequest + billed*expressMemoryGB*prices.SFNExpressGBSecond)
+	} else {
+		d.SFN = d.SFNStandard
+	}
+	d.Lambda = float64(m.lambda()) * (prices.LambdaRequest + lambdaMemoryGB*lambdaSeconds*prices.LambdaGBSecondARM)
+	d.EventBridge = float64(m.Events) * prices.EventBridgeEvent
+	d.Dynamo = m.RRU*prices.DynamoRRU + m.WRU*prices.DynamoWRU
+	d.APIGateway = float64(m.Webhooks+m.API) * prices.APIGatewayHTTPRequest
+	return d
+}
+
+// recording wraps the embedded runner, noting each execution started.
+type recording struct {
+	*flows.LocalRunner
+	mu      sync.Mutex
+	names   []string
+	express map[string]bool
+}
+
+func (r *recording) Start(ctx context.Context, req flows.StartRequest) error {
+	r.mu.Lock()
+	r.names = append(r.names, req.Name)
+	r.express[req.Name] = req.Express
+	r.mu.Unlock()
+	return r.LocalRunner.Start(ctx, req)
+}
+
+// world is one scenario's AWS side: a fresh table, the fakes, the host.
+type world struct {
+	t      *testing.T
+	ctx    context.Context
+	clk    *clock.Virtual
+	fake   *awsfake.Server
+	host   *lambdahost.Host
+	flows  *flows.Service
+	runner *recording
+	m      meter
+	seen   int // fake events already delivered to the dispatcher
+	events int // fake events before counting started
+	ex     struct {
+		requests int64
+		rru, wru float64
+		events   int
+	}
+	taskMu sync.Mutex
+}
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func root(t *testing.T) string {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod")
+		}
+		dir = parent
+	}
+}
+
+var tables int
+
+func newWorld(t *testing.T, workflowFile string) *world {
+	t.Helper()
+	srv := dynamolocal.Shared(t)
+	ctx := context.Background()
+	tables++
+	table := fmt.Sprintf("cost-%d-%d", time.Now().UnixNano(), tables)
+	if err := dynamo.CreateTable(ctx, srv.Client(), table); err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, ctx: ctx, clk: clock.NewVirtual(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC)), fake: awsfake.New()}
+	t.Cleanup(w.fake.Close)
+	creds := credentials.NewStaticCredentialsProvider("local", "local", "")
+	clients := lambdahost.Clients{
+		DynamoDB:       srv.Client(),
+		EventBridge:    eventbridge.New(eventbridge.Options{Region: "us-east-1", BaseEndpoint: aws.String(w.fake.URL), Credentials: creds}),
+		StepFunctions:  awssfn.New(awssfn.Options{Region: "us-east-1", BaseEndpoint: aws.String(w.fake.URL), Credentials: creds}),
+		SecretsManager: secretsmanager.New(secretsmanager.Options{Region: "us-east-1", BaseEndpoint: aws.String(w.fake.URL), Credentials: creds}),
+	}
+	env := lambdahost.Env{Function: "cost", TableName: table, EventBusName: "switchboard", SecretsPrefix: "switchboard/", AuthSubjectClaim: "sub"}
+	w.host = lambdahost.New(env, clients, lambdahost.Options{Clock: w.clk, IDs: ids.Random{}, Log: quiet,
+		StoreOptions: []dynamo.Option{dynamo.WithConsumedCapacity()}})
+	// The workflows run on the embedded runner, which executes the same ASL
+	// Step Functions would and counts its state transitions; its task
+	// function is the task Lambda's handler.
+	local := flows.NewLocalRunner(func(inv asl.Invoker) *asl.Runner {
+		return asl.NewRunner(asl.NewMemoryRunStore(), w.clk, inv, ids.Random{})
+	})
+	w.runner = &recording{LocalRunner: local, express: map[string]bool{}}
+	w.flows = flows.New(flows.Deps{Engine: w.host.Engine, Runner: w.runner, Clock: w.clk, IDs: ids.Random{}, Log: quiet})
+	local.SetTask(func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		w.taskMu.Lock()
+		w.m.Task++
+		w.taskMu.Unlock()
+		return w.flows.HandleTask(ctx, payload)
+	})
+
+	e, admin := w.host.Engine, engine.Person("seed", routing.RoleAdmin)
+	for _, tm := range []routing.Team{
+		{ID: "general", Name: "General", Strategy: routing.LeastOpen, OnlineOnly: true, Mode: routing.ModeAutomatic},
+		{ID: "sales", Name: "Sales", Strategy: routing.RoundRobin, OnlineOnly: true, Mode: routing.ModeAutomatic},
+		{ID: "support", Name: "Support", Strategy: routing.LeastOpen, OnlineOnly: true, Mode: routing.ModeAutomatic},
+		{ID: "billing", Name: "Billing", Strategy: routing.RoundRobin, OnlineOnly: true, Mode: routing.ModeAutomatic},
+		{ID: "tech_support", Name: "Technical Support", Strategy: routing.LeastOpen, OnlineOnly: true, Mode: routing.ModeAutomatic},
+		{ID: "spanish", Name: "Spanish speakers", Strategy: routing.RoundRobin, OnlineOnly: true, Mode: routing.ModeAutomatic},
+	} {
+		if _, err := e.CreateTeam(ctx, tm, admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, a := range []routing.Agent{
+		{ID: "ana", Name: "Ana", MaxConcurrent: 3, Teams: []string{"general", "sales"}, Status: routing.StatusOnline},
+		{ID: "bruno", Name: "Bruno", MaxConcurrent: 3, Teams: []string{"general", "support"}, Status: routing.StatusOnline},
+		{ID: "carla", Name: "Carla", MaxConcurrent: 2, Teams: []string{"billing"}, Status: routing.StatusOnline},
+		{ID: "diego", Name: "Diego", MaxConcurrent: 2, Teams: []string{"tech_support", "spanish"}, Status: routing.StatusOnline},
+	} {
+		if _, err := e.CreateAgent(ctx, a, admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.CreateChannel(ctx, routing.Channel{ID: "web", Provider: "generic", ExternalID: "web", Name: "Web chat",
+		SecretRef: "aws:switchboard/web", Config: map[string]string{"team": "general"}}, admin); err != nil {
+		t.Fatal(err)
+	}
+	w.fake.PutSecret("switchboard/web", "sample-webhook-secret-web")
+	if workflowFile != "" {
+		src, err := os.ReadFile(filepath.Join(root(t), "docs", "examples", workflowFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		def, _, err := w.flows.SaveDraft(ctx, src, admin, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.flows.Publish(ctx, def.ID, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.reset()
+	return w
+}
+
+// reset starts counting from here.
+func (w *world) reset() {
+	w.host.Store.ResetStats()
+	w.seen = len(w.fake.Events())
+	w.events = w.seen
+	w.m = meter{}
+	w.ex.requests, w.ex.rru, w.ex.wru, w.ex.events = 0, 0, 0, 0
+	w.runner.mu.Lock()
+	w.runner.names = nil
+	w.runner.mu.Unlock()
+}
+
+// webhook delivers one signed generic message through the webhooks function.
+func (w *world) webhook(messageID, from, text, locale string) {
+	w.t.Helper()
+	b, err := os.ReadFile(filepath.Join(root(w.t), "events", "testdata", "apigw-webhook-generic.json"))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	var req lambdaevents.APIGatewayV2HTTPRequest
+	if err := json.Unmarshal(b, &req); err != nil {
+		w.t.Fatal(err)
+	}
+	body, _ := json.Marshal(map[string]string{"channelId": "web", "messageId": messageID, "from": from, "name": "Contact " + from,
+		"locale": locale, "text": text, "at": w.clk.Now().Format(time.RFC3339)})
+	req.Body = string(body)
+	req.Headers["content-length"] = fmt.Sprint(len(body))
+	req.Headers["x-switchboard-signature"] = generic.Sign("sample-webhook-secret-web", body)
+	w.m.Webhooks++
+	res, err := w.host.HandleWebhook(w.ctx, req)
+	if err != nil || res.StatusCode != 200 {
+		w.t.Fatalf("webhook: %d %s %v", res.StatusCode, res.Body, err)
+	}
+	w.pump()
+}
+
+// pump delivers every event published so far to the dispatcher, as the
+// EventBridge rule does (one dispatcher invocation per event), until no
+// new event appears.
+func (w *world) pump() {
+	w.t.Helper()
+	for {
+		evs := w.fake.Events()
+		if w.seen >= len(evs) {
+			return
+		}
+		e := evs[w.seen]
+		w.seen++
+		var at time.Time
+		_ = json.Unmarshal(e.Time, &at)
+		ev := eventbus.FromEventBridge(eventbus.Received{ID: fmt.Sprintf("eb-%d", w.seen), DetailType: e.DetailType, Source: e.Source, Time: at, Detail: json.RawMessage(e.Detail)})
+		w.m.Dispatcher++
+		if err := w.flows.HandleEvent(w.ctx, ev); err != nil {
+			w.t.Fatalf("dispatch %s: %v", e.DetailType, err)
+		}
+	}
+}
+
+// advance moves the clock to the runner's next timer and runs what is due
+// (Step Functions' own waiting: no Lambda).
+func (w *world) advance() {
+	w.t.Helper()
+	next, ok := w.runner.ASL.NextWake()
+	if !ok {
+		w.t.Fatal("no execution is waiting")
+	}
+	w.clk.Set(next)
+	if _, err := w.runner.ASL.RunDue(w.ctx); err != nil {
+		w.t.Fatal(err)
+	}
+	w.pump()
+}
+
+func (w *world) conversation(from string) routing.Conversation {
+	w.t.Helper()
+	st0 := w.host.Store.Stats() // the test's own reads are not counted
+	defer func() {
+		st1 := w.host.Store.Stats()
+		w.ex.requests += st1.Requests - st0.Requests
+		w.ex.rru += st1.ReadCapacityUnits - st0.ReadCapacityUnits
+		w.ex.wru += st1.WriteCapacityUnits - st0.WriteCapacityUnits
+	}()
+	ct, err := w.host.Store.ContactByExternalID(w.ctx, "web", from)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	page, err := w.host.Store.ListConversations(w.ctx, store.ConversationFilter{ContactID: ct.ID})
+	if err != nil || len(page.Items) != 1 {
+		w.t.Fatalf("conversations of %s: %d %v", from, len(page.Items), err)
+	}
+	return page.Items[0]
+}
+
+// finish collects the counts; the conversation's reads above are not counted.
+func (w *world) finish(from string) meter {
+	w.t.Helper()
+	st := w.host.Store.Stats()
+	m := w.m
+	m.DynamoRequests = st.Requests - w.ex.requests
+	m.RRU, m.WRU = st.ReadCapacityUnits-w.ex.rru, st.WriteCapacityUnits-w.ex.wru
+	m.Events = len(w.fake.Events()) - w.events - w.ex.events
+	w.runner.mu.Lock()
+	names := append([]string(nil), w.runner.names...)
+	express := w.runner.express
+	w.runner.mu.Unlock()
+	for _, n := range names {
+		ex, err := w.runner.ASL.Describe(w.ctx, n)
+		if err != nil {
+			w.t.Fatal(err)
+		}
+		if ex.Status != asl.StatusSucceeded {
+			w.t.Fatalf("execution %s: %s (%s: %s), states %v", n, ex.Status, ex.Error, ex.Cause, ex.StatesEntered())
+		}
+		m.Executions++
+		m.Transitions += ex.Transitions()
+		m.Express = express[n]
+	}
+	if from != "" {
+		c := w.conversation(from)
+		if c.Status == routing.ConvOpen {
+			m.Assigned = c.TeamID + ":" + c.AssigneeID
+		}
+	}
+	return m
+}
+
+type row struct {
+	name, note string
+	m          meter
+}
+
+func TestCostPerRoutedConversation(t *testing.T) {
+	var rows []row
+	add := func(name, note string, m meter) {
+		rows = append(rows, row{name, note, m})
+		d := price(m)
+		t.Logf("%-48s %+v  $%.4f/1000", name, m, d.total()*1000)
+	}
+
+	t.Run("default routing", func(t *testing.T) {
+		w := newWorld(t, "")
+		w.webhook("m-1", "c-1", "Hello, I need help", "en")
+		m := w.finish("c-1")
+		if m.Assigned != "general:ana" && m.Assigned != "general:bruno" {
+			t.Fatalf("routed to %q", m.Assigned)
+		}
+		if m.Executions != 0 || m.Dispatcher != 2 {
+			t.Errorf("%+v", m)
+		}
+		add("no workflow: default routing to the channel's team", "", m)
+	})
+
+	t.Run("route by language", func(t *testing.T) {
+		w := newWorld(t, "s5-route-by-language.yaml")
+		w.webhook("m-1", "c-1", "Hola, necesito ayuda", "es")
+		m := w.finish("c-1")
+		if m.Assigned != "spanish:diego" || m.Executions != 1 || !m.Express {
+			t.Fatalf("%+v", m)
+		}
+		add("S5 route by language (`s5-route-by-language`)", "Express", m)
+	})
+
+	t.Run("route by choice", func(t *testing.T) {
+		w := newWorld(t, "s5-route-by-choice.yaml")
+		w.webhook("m-1", "c-1", "Hi", "en")
+		if c := w.conversation("c-1"); c.Question == nil {
+			t.Fatal("no question asked")
+		}
+		w.webhook("m-2", "c-1", "Sales", "en") // the answer
+		m := w.finish("c-1")
+		if m.Assigned != "sales:ana" || m.Executions != 1 || m.Express {
+			t.Fatalf("%+v", m)
+		}
+		add("S5 route by choice (`s5-route-by-choice`): question, answer, assign, tell", "Standard, 2 inbound messages", m)
+	})
+
+	t.Run("reassign unanswered: answered in time", func(t *testing.T) {
+		w := newWorld(t, "s2-reassign-unanswered.yaml")
+		w.webhook("m-1", "c-1", "Hello", "en")
+		conv := w.conversation("c-1")
+		// Ana answers within 15 minutes: agent work, not routing, so not counted
+		w.exclude(func() {
+			if _, err := w.host.Engine.SendMessage(w.ctx, conv.ID, engine.Outbound{Text: "Hi, how can I help?"}, engine.Person("ana", routing.RoleAgent)); err != nil {
+				t.Fatal(err)
+			}
+		})
+		w.advance() // the 15-minute wait ends
+		m := w.finish("c-1")
+		if m.Assigned != "general:ana" || m.Executions != 1 || m.Express {
+			t.Fatalf("%+v", m)
+		}
+		add("S2 reassign unanswered (`s2-reassign-unanswered`): answered in time", "Standard, 15 min wait", m)
+	})
+
+	t.Run("reassign unanswered: reassigned", func(t *testing.T) {
+		w := newWorld(t, "s2-reassign-unanswered.yaml")
+		w.webhook("m-1", "c-1", "Hello", "en")
+		w.advance()
+		m := w.finish("c-1")
+		if m.Assigned != "support:bruno" || m.Executions != 1 {
+			t.Fatalf("%+v", m)
+		}
+		add("S2 reassign unanswered: nobody answered, reassigned", "Standard, 15 min wait", m)
+	})
+
+	t.Run("escalation shortcut", func(t *testing.T) {
+		w := newWorld(t, "s1-escalation-shortcut.yaml")
+		w.webhook("m-1", "c-1", "I was charged twice", "en")
+		conv := w.conversation("c-1")
+		w.reset() // the shortcut run on top of the routed conversation
+		w.m.API++ // POST /v1/conversations/{id}/shortcuts/{workflowId}
+		if _, err := w.flows.RunShortcut(w.ctx, conv.ID, "escalate-billing-or-tech", map[string]string{"team": "billing", "summary": "double charge"},
+			engine.Person(conv.AssigneeID, routing.RoleAgent), "req-1"); err != nil {
+			t.Fatal(err)
+		}
+		w.pump()
+		m := w.finish("c-1")
+		if m.Assigned != "billing:carla" || m.Executions != 1 || !m.Express {
+			t.Fatalf("%+v", m)
+		}
+		add("S1 escalation shortcut (`s1-escalation-shortcut`), per run", "Express, on top of the routing", m)
+	})
+
+	naive := map[time.Duration]meter{}
+	t.Run("waiting for capacity", func(t *testing.T) {
+		w := newWorld(t, "")
+		admin := engine.Person("seed", routing.RoleAdmin)
+		for _, id := range []string{"ana", "bruno"} {
+			if _, err := w.host.Engine.SetStatus(w.ctx, id, routing.StatusOffline, admin); err != nil {
+				t.Fatal(err)
+			}
+		}
+		w.reset()
+		w.webhook("m-1", "c-1", "Anyone there?", "en")
+		if c := w.conversation("c-1"); c.Status != routing.ConvPending {
+			t.Fatalf("not queued: %+v", c)
+		}
+		w.clk.Advance(5 * time.Minute)
+		w.m.API++ // PUT /v1/agents/ana/status: Ana comes online, the queue drains
+		if _, err := w.host.Engine.SetStatus(w.ctx, "ana", routing.StatusOnline, engine.Person("ana", routing.RoleAgent)); err != nil {
+			t.Fatal(err)
+		}
+		w.pump()
+		m := w.finish("c-1")
+		if m.Assigned != "general:ana" {
+			t.Fatalf("%+v", m)
+		}
+		add("queued for capacity, drained when an agent comes online (any wait)", "includes the agent's status change", m)
+		for _, wait := range []time.Duration{30 * time.Second, 5 * time.Minute, 30 * time.Minute} {
+			naive[wait] = pollingMachine(t, wait)
+		}
+	})
+
+	var b strings.Builder
+	writeTable(&b, rows, naive)
+	t.Logf("\n%s", b.String())
+	if !t.Failed() && *update {
+		path := filepath.Join(root(t), "docs", "cost.md")
+		doc, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const begin, end = "<!-- cost-table:begin (generated by tests/cost; do not edit) -->\n", "<!-- cost-table:end -->"
+		i, j := bytes.Index(doc, []byte(begin)), bytes.Index(doc, []byte(end))
+		if i < 0 || j < i {
+			t.Fatalf("%s has no generated block", path)
+		}
+		out := append(append(append([]byte{}, doc[:i+len(begin)]...), b.String()...), doc[j:]...)
+		if err := os.WriteFile(path, out, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// What the design promises, checked on the measured counts.
+	byName := map[string]meter{}
+	for _, r := range rows {
+		byName[r.name] = r.m
+	}
+	for _, r := range rows {
+		d := price(r.m)
+		if r.m.Express && d.SFN >= d.SFNStandard {
+			t.Errorf("%s: Express ($%g) is not cheaper than Standard ($%g)", r.name, d.SFN, d.SFNStandard)
+		}
+	}
+	queued := price(byName["queued for capacity, drained when an agent comes online (any wait)"]).total()
+	for wait, m := range naive {
+		if p := price(m).total(); p <= queued && wait >= 30*time.Second {
+			t.Errorf("polling for %v ($%g) is not dearer than the queue ($%g)", wait, p, queued)
+		}
+	}
+}
+
+// exclude runs fn (work that is not routing, such as an agent's reply) and
+// leaves what it costs out of the counts.
+func (w *world) exclude(fn func()) {
+	st0, ev0, d0, t0 := w.host.Store.Stats(), len(w.fake.Events()), w.m.Dispatcher, w.m.Task
+	fn()
+	w.pump()
+	st1 := w.host.Store.Stats()
+	w.ex.requests += st1.Requests - st0.Requests
+	w.ex.rru += st1.ReadCapacityUnits - st0.ReadCapacityUnits
+	w.ex.wru += st1.WriteCapacityUnits - st0.WriteCapacityUnits
+	w.ex.events += len(w.fake.Events()) - ev0
+	w.m.Dispatcher, w.m.Task = d0, t0
+}
+
+// pollingASL is the naive design: a Standard machine that checks for a free
+// agent every 10 seconds, then assigns.
+const pollingASL = `{
+  "StartAt": "CheckCapacity",
+  "States": {
+    "CheckCapacity": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+      "Parameters": {"FunctionName": "${TaskFunctionArn}", "Payload": {"action": "check", "state.$": "$"}},
+      "ResultSelector": {"free.$": "$.Payload.free"}, "ResultPath": "$.capacity", "Next": "Free?"},
+    "Free?": {"Type": "Choice", "Choices": [{"Variable": "$.capacity.free", "BooleanEquals": true, "Next": "Assign"}], "Default": "Wait10s"},
+    "Wait10s": {"Type": "Wait", "Seconds": 10, "Next": "CheckCapacity"},
+    "Assign": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+      "Parameters": {"FunctionName": "${TaskFunctionArn}", "Payload": {"action": "assign", "state.$": "$"}}, "End": true}
+  }
+}`
+
+// pollingMachine runs the polling machine on the embedded runner for a
+// conversation that waits `wait` for capacity, and counts what only the
+// polling adds to the default routing: the transitions, one task Lambda per
+// check and the assign, and (an assumption) one 1-RRU read per check.
+func pollingMachine(t *testing.T, wait time.Duration) meter {
+	clk := clock.NewVirtual(time.Date(2026, 5, 4, 9, 0, 0, 0, time.UTC))
+	start := clk.Now()
+	var m meter
+	inv := asl.InvokerFunc(func(ctx context.Context, in asl.Invocation) (json.RawMessage, error) {
+		var p struct{ Payload struct{ Action string } }
+		_ = json.Unmarshal(in.Parameters, &p)
+		m.Task++
+		if p.Payload.Action == "check" {
+			m.RRU++
+			m.DynamoRequests++
+			return json.Marshal(map[string]bool{"free": !clk.Now().Before(start.Add(wait))})
+		}
+		m.WRU += 2 // the assignment's own write, as small as it gets
+		m.DynamoRequests++
+		return json.RawMessage(`{}`), nil
+	})
+	r := asl.NewRunner(asl.NewMemoryRunStore(), clk, inv, &ids.Sequence{})
+	ctx := context.Background()
+	ex, err := r.Start(ctx, asl.StartInput{Name: "poll", Definition: []byte(pollingASL), Input: json.RawMessage(`{"conversationId":"c"}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for guard := 0; ex.Status == asl.StatusRunning && guard < 100000; guard++ {
+		next, ok := r.NextWake()
+		if !ok {
+			break
+		}
+		clk.Set(next)
+		if _, err := r.RunDue(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if ex, err = r.Describe(ctx, "poll"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if ex.Status != asl.StatusSucceeded {
+		t.Fatalf("polling machine: %s", ex.Status)
+	}
+	m.Executions, m.Transitions = 1, ex.Transitions()
+	m.Assigned = fmt.Sprintf("history:%d", len(ex.History))
+	return m
+}
+
+func usd(v float64) string {
+	switch {
+	case v == 0:
+		return "0"
+	case v < 0.0001:
+		return fmt.Sprintf("%.6f", v)
+	case v < 0.01:
+		return fmt.Sprintf("%.4f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func writeTable(b *strings.Builder, rows []row, naive map[time.Duration]meter) {
+	fmt.Fprintf(b, "Counts per routed conversation (measured):\n\n")
+	fmt.Fprintf(b, "| scenario | machine | Lambda invocations (webhooks + dispatcher + task + api) | EventBridge events | Step Functions transitions | DynamoDB requests | RRU | WRU |\n")
+	fmt.Fprintf(b, "|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		m := r.m
+		machine := "none"
+		if m.Executions > 0 {
+			machine = "Standard"
+			if m.Express {
+				machine = "Express"
+			}
+		}
+		fmt.Fprintf(b, "| %s | %s | %d (%d + %d + %d + %d) | %d | %d | %d | %g | %g |\n", r.name, machine, m.lambda(), m.Webhooks, m.Dispatcher, m.Task, m.API,
+			m.Events, m.Transitions, m.DynamoRequests, m.RRU, m.WRU)
+	}
+	fmt.Fprintf(b, "\nDollars per 1,000 routed conversations (prices of %s, us-east-1):\n\n", prices.Date)
+	fmt.Fprintf(b, "| scenario | Step Functions | (as Standard) | Lambda | EventBridge | DynamoDB | API Gateway | **total** | Step Functions share |\n")
+	fmt.Fprintf(b, "|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range rows {
+		d := price(r.m)
+		share := 0.0
+		if d.total() > 0 {
+			share = 100 * d.SFN / d.total()
+		}
+		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | **%s** | %.0f%% |\n", r.name, usd(d.SFN*1000), usd(d.SFNStandard*1000), usd(d.Lambda*1000),
+			usd(d.EventBridge*1000), usd(d.Dynamo*1000), usd(d.APIGateway*1000), usd(d.total()*1000), share)
+	}
+	var base meter
+	for _, r := range rows {
+		if strings.HasPrefix(r.name, "no workflow") {
+			base = r.m
+		}
+	}
+	queued := rows[len(rows)-1]
+	fmt.Fprintf(b, "\nWaiting for capacity: the queue (measured above, %s per 1,000 whatever the wait) against the naive design, a Standard machine\n", usd(price(queued.m).total()*1000))
+	fmt.Fprintf(b, "polling every 10 s (measured on the embedded runner; on top of the same intake and default routing as the first row):\n\n")
+	fmt.Fprintf(b, "| wait | transitions | history events | task Lambdas | **$ per 1,000** |\n|---|---|---|---|---|\n")
+	waits := []time.Duration{30 * time.Second, 5 * time.Minute, 30 * time.Minute}
+	hist := map[time.Duration]int{}
+	for _, wait := range waits {
+		m, ok := naive[wait]
+		if !ok {
+			continue
+		}
+		var h int
+		fmt.Sscanf(m.Assigned, "history:%d", &h)
+		hist[wait] = h
+		total := m
+		total.Webhooks, total.Dispatcher, total.Events = base.Webhooks, base.Dispatcher, base.Events
+		total.DynamoRequests += base.DynamoRequests
+		total.RRU += base.RRU
+		total.WRU += base.WRU
+		fmt.Fprintf(b, "| %v | %d | %d | %d | **%s** |\n", wait, m.Transitions, h, m.Task, usd(price(total).total()*1000))
+	}
+	if a, z := naive[5*time.Minute], naive[30*time.Minute]; z.Transitions > a.Transitions {
+		polls := 25 * time.Minute / (10 * time.Second)
+		perPoll := float64(hist[30*time.Minute]-hist[5*time.Minute]) / float64(polls)
+		fmt.Fprintf(b, "\nEach 10-second poll adds %.0f state transitions and %.0f history events, so a polling execution reaches Step Functions'\n",
+			float64(z.Transitions-a.Transitions)/float64(polls), perPoll)
+		fmt.Fprintf(b, "25,000-event history limit after %.1f hours of waiting.\n", 25000/perPoll*10/3600)
+	}
+	fmt.Fprintf(b, "\nAssumptions (not counted): each Lambda invocation bills %.0f ms at %.0f MB on arm64; an Express execution lasts %.0f ms per task, billed\n", lambdaSeconds*1000, lambdaMemoryGB*1024, expressTaskSeconds*1000)
+	fmt.Fprintf(b, "per 100 ms at 64 MB; the naive machine's capacity check reads 1 RRU. DynamoDB units are DynamoDB Local's consumed capacity, which\n")
+	fmt.Fprintf(b, "under-reports transactional writes (AWS bills 2 WRU per KB per item in a transaction; see docs/dynamodb.md): were AWS to bill\n")
+	fmt.Fprintf(b, "three times the measured WRU, the DynamoDB column would at most triple.\n")
+}

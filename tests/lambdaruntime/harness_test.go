@@ -1,0 +1,271 @@
+package lambdaruntime_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
+	"github.com/switchboard-oss/switchboard/shared/store/dynamo/dynamolocal"
+	"github.com/switchboard-oss/switchboard/tests/lambdaruntime"
+)
+
+func TestMain(m *testing.M) {
+	code := dynamolocal.Main(m)
+	if built.dir != "" {
+		os.RemoveAll(built.dir)
+	}
+	os.Exit(code)
+}
+
+func repoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// goTool finds the go command, skipping (or failing, with
+// SWITCHBOARD_REQUIRE_TOOLS=1) when there is none.
+func goTool(t testing.TB) string {
+	t.Helper()
+	if p, err := exec.LookPath("go"); err == nil {
+		return p
+	}
+	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
+		return p
+	}
+	if os.Getenv(dynamolocal.RequireToolsEnv) == "1" {
+		t.Fatalf("the go command is not on PATH (%s=1 makes this a failure)", dynamolocal.RequireToolsEnv)
+	}
+	t.Skip("skipping: the go command is not on PATH")
+	return ""
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
+
+var built struct {
+	once sync.Once
+	dir  string
+	err  error
+	out  string
+}
+
+// buildFunctions builds every function for the host's OS and architecture,
+// with the flags `make build` uses for the Lambda ones, into one folder.
+func buildFunctions(t testing.TB) string {
+	t.Helper()
+	goBin := goTool(t)
+	root := repoRoot(t)
+	built.once.Do(func() {
+		dir, err := os.MkdirTemp("", "switchboard-lambdas-")
+		if err != nil {
+			built.err = err
+			return
+		}
+		built.dir = dir
+		pkgs := make([]string, len(lambdahost.Functions))
+		for i, f := range lambdahost.Functions {
+			pkgs[i] = "./functions/" + f
+		}
+		cmd := exec.Command(goBin, append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", dir + string(os.PathSeparator)}, pkgs...)...)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		out, err := cmd.CombinedOutput()
+		built.out = string(out)
+		built.err = err
+	})
+	if built.err != nil {
+		t.Fatalf("go build: %v\n%s", built.err, built.out)
+	}
+	return built.dir
+}
+
+// proc is one function process talking to its own Runtime API.
+type proc struct {
+	name     string
+	cmd      *exec.Cmd
+	rt       *lambdaruntime.Server
+	output   *syncBuffer
+	exited   chan struct{}
+	waitErr  error
+	InitTime time.Duration
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// baseEnv isolates the process from the machine's AWS configuration.
+func baseEnv() map[string]string {
+	return map[string]string{
+		"AWS_REGION":                  dynamolocal.Region,
+		"AWS_ACCESS_KEY_ID":           "local",
+		"AWS_SECRET_ACCESS_KEY":       "local",
+		"AWS_CONFIG_FILE":             os.DevNull,
+		"AWS_SHARED_CREDENTIALS_FILE": os.DevNull,
+		"AWS_EC2_METADATA_DISABLED":   "true",
+		"AWS_LAMBDA_LOG_LEVEL":        "DEBUG",
+		"TZ":                          "UTC",
+	}
+}
+
+// startFunction runs a built function with env (on top of baseEnv) and
+// waits until it asks for its first invocation, or exits.
+func startFunction(t *testing.T, dir, name string, env map[string]string) *proc {
+	t.Helper()
+	rt, err := lambdaruntime.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt.FunctionARN = "arn:aws:lambda:us-east-1:123456789012:function:Switchboard-" + name
+	p := &proc{name: name, rt: rt, output: &syncBuffer{}, exited: make(chan struct{})}
+	all := baseEnv()
+	for k, v := range env {
+		all[k] = v
+	}
+	all["AWS_LAMBDA_RUNTIME_API"] = rt.Address()
+	all["AWS_LAMBDA_FUNCTION_NAME"] = "Switchboard-" + name
+	keys := make([]string, 0, len(all))
+	for k := range all {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	p.cmd = exec.Command(filepath.Join(dir, name))
+	for _, k := range keys {
+		p.cmd.Env = append(p.cmd.Env, k+"="+all[k])
+	}
+	p.cmd.Stdout, p.cmd.Stderr = p.output, p.output
+	started := time.Now()
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() { p.stop(t) })
+	deadline := time.After(60 * time.Second)
+	for p.rt.FirstNext().IsZero() {
+		select {
+		case <-p.exited:
+			return p
+		case <-deadline:
+			t.Fatalf("%s did not ask for an invocation within 60s; output:\n%s", name, p.output.String())
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
+	p.InitTime = p.rt.FirstNext().Sub(started)
+	return p
+}
+
+func (p *proc) stop(t *testing.T) {
+	select {
+	case <-p.exited:
+	default:
+		_ = p.cmd.Process.Kill() // only the process this test started
+		<-p.exited
+	}
+	_ = p.rt.Close()
+	if t.Failed() {
+		t.Logf("%s output:\n%s", p.name, p.output.String())
+	}
+}
+
+// invoke sends one event and returns the function's answer.
+func (p *proc) invoke(t *testing.T, payload []byte) lambdaruntime.Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	done := make(chan struct{})
+	var res lambdaruntime.Result
+	var err error
+	go func() {
+		res, err = p.rt.Invoke(ctx, payload)
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-p.exited:
+		t.Fatalf("%s exited (%v) during an invocation; output:\n%s", p.name, p.waitErr, p.output.String())
+	}
+	if err != nil {
+		t.Fatalf("%s: %v; output:\n%s", p.name, err, p.output.String())
+	}
+	return res
+}
+
+func sample(t *testing.T, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(repoRoot(t), "events", "testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func randomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func fileSize(t *testing.T, p string) int64 {
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.Size()
+}
+
+func mb(n int64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
+
+func contains(s string, parts ...string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
+}
+
+func goos() string   { return runtime.GOOS }
+func goarch() string { return runtime.GOARCH }
