@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/flows"
+	"github.com/switchboard-oss/switchboard/shared/flows/localasl"
 	"github.com/switchboard-oss/switchboard/shared/httpapi"
 	"github.com/switchboard-oss/switchboard/shared/ids"
 	"github.com/switchboard-oss/switchboard/shared/intake"
@@ -72,7 +73,7 @@ type Main struct {
 	URL     string // set by Start
 	// Flows runs the workflows on Runner, the embedded ASL runner.
 	Flows  *flows.Service
-	Runner *flows.LocalRunner
+	Runner *localasl.LocalRunner
 	runs   *asl.BoltRunStore
 	// Providers and Secrets deliver messages and verify webhooks.
 	Providers *providers.Registry
@@ -155,7 +156,7 @@ func Open(opts Options) (*Main, error) {
 		return nil, fmt.Errorf("open workflow runs: %w", err)
 	}
 	m.runs = runs
-	m.Runner = flows.NewLocalRunner(func(inv asl.Invoker) *asl.Runner { return asl.NewRunner(runs, m.Clock, inv, opts.IDs) })
+	m.Runner = localasl.NewLocalRunner(func(inv asl.Invoker) *asl.Runner { return asl.NewRunner(runs, m.Clock, inv, opts.IDs) })
 	m.Flows = flows.New(flows.Deps{Engine: m.Engine, Runner: m.Runner, Clock: m.Clock, IDs: opts.IDs, Log: opts.Log})
 	m.Runner.SetTask(m.Flows.HandleTask)
 	m.Bus.Subscribe(m.Flows.HandleEvent)

@@ -41,6 +41,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/flows"
+	"github.com/switchboard-oss/switchboard/shared/flows/localasl"
 	"github.com/switchboard-oss/switchboard/shared/ids"
 	"github.com/switchboard-oss/switchboard/shared/providers/generic"
 	"github.com/switchboard-oss/switchboard/shared/routing"
@@ -124,7 +125,7 @@ func price(m meter) dollars {
 
 // recording wraps the embedded runner, noting each execution started.
 type recording struct {
-	*flows.LocalRunner
+	*localasl.LocalRunner
 	mu      sync.Mutex
 	names   []string
 	express map[string]bool
@@ -200,7 +201,7 @@ func newWorld(t *testing.T, workflowFile string) *world {
 	// The workflows run on the embedded runner, which executes the same ASL
 	// Step Functions would and counts its state transitions; its task
 	// function is the task Lambda's handler.
-	local := flows.NewLocalRunner(func(inv asl.Invoker) *asl.Runner {
+	local := localasl.NewLocalRunner(func(inv asl.Invoker) *asl.Runner {
 		return asl.NewRunner(asl.NewMemoryRunStore(), w.clk, inv, ids.Random{})
 	})
 	w.runner = &recording{LocalRunner: local, express: map[string]bool{}}

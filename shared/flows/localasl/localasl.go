@@ -1,4 +1,8 @@
-package flows
+// Package localasl runs published workflows on the embedded ASL runner
+// (shared/asl): the flows.Runner of the local server. It lives apart from
+// flows so the Lambda binaries, which run on Step Functions, do not carry
+// the embedded runner and its database.
+package localasl
 
 import (
 	"context"
@@ -6,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/switchboard-oss/switchboard/shared/asl"
+	"github.com/switchboard-oss/switchboard/shared/flows"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/workflow"
 )
@@ -13,7 +18,7 @@ import (
 // TaskFunc executes a task payload (Service.HandleTask).
 type TaskFunc func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error)
 
-// LocalRunner is the embedded Runner: the generated ASL executed in process
+// LocalRunner is the embedded flows.Runner: the generated ASL executed in process
 // by shared/asl on the host's clock, exactly as Step Functions would run it
 // (the task function is called with the same Lambda payload and its result
 // wrapped in the same Lambda envelope).
@@ -53,7 +58,7 @@ func (l *LocalRunner) Deploy(context.Context, routing.WorkflowVersion, bool) err
 
 // Start runs the execution until it ends or waits. Starting an existing name
 // again is a no-op.
-func (l *LocalRunner) Start(ctx context.Context, req StartRequest) error {
+func (l *LocalRunner) Start(ctx context.Context, req flows.StartRequest) error {
 	_, err := l.ASL.Start(ctx, asl.StartInput{Name: req.Name, MachineID: fmt.Sprintf("%s-v%d", req.WorkflowID, req.Version), Definition: req.ASL, Input: req.Input})
 	if routing.IsConflict(err, routing.ReasonExists) {
 		return nil
