@@ -78,7 +78,9 @@ func TestS6ProviderWebhooks(t *testing.T) {
 			full := e.url + "/v1/webhooks/twilio"
 			return delivery{"/v1/webhooks/twilio", "application/x-www-form-urlencoded", body,
 				func(r *http.Request) { r.Header.Set("X-Twilio-Signature", twilio.Signature("tw-token", full, params)) },
-				func(r *http.Request) { r.Header.Set("X-Twilio-Signature", twilio.Signature("tw-token", full+"x", params)) }}
+				func(r *http.Request) {
+					r.Header.Set("X-Twilio-Signature", twilio.Signature("tw-token", full+"x", params))
+				}}
 		}},
 	}
 	for _, tc := range cases {
