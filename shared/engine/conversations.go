@@ -300,7 +300,8 @@ func (e *Engine) assignToTeam(ctx context.Context, conv routing.Conversation, t 
 			return res, err
 		}
 	}
-	agents, err := e.store.GetAgents(ctx, team.Members)
+	agents, done, err := e.teamAgents(ctx, team.Members)
+	defer done()
 	if err != nil {
 		return AssignResult{}, err
 	}
@@ -308,14 +309,16 @@ func (e *Engine) assignToTeam(ctx context.Context, conv routing.Conversation, t 
 	if conv.AssigneeID != "" {
 		exclude[conv.AssigneeID] = true
 	}
-	d := routing.Pick(team, agents, t.OnlineOnly, exclude)
+	// Pick counts this engine's other assignments in flight (see inflight.go).
+	d, release := e.inflight().pick(team, agents, t.OnlineOnly, exclude, e.clock.Now())
+	defer release()
 	if d.AgentID == "" {
 		return e.queue(ctx, conv, team.ID, actor, note, &d)
 	}
 	var agent routing.Agent
-	for _, a := range agents {
-		if a.ID == d.AgentID {
-			agent = a
+	for i := range agents { // by index: an Agent is too big to copy a thousand times
+		if agents[i].ID == d.AgentID {
+			agent = agents[i]
 		}
 	}
 	tx := e.assignTx(conv, agent, team.ID, team.Strategy, actor, note, &d, routing.AllowedStatuses(t.OnlineOnly || team.OnlineOnly))

@@ -82,6 +82,7 @@ type Engine struct {
 	cfg    Config
 	log    *slog.Logger
 	drains drainer
+	flight inflight // assignments between pick and commit (inflight.go)
 }
 
 // Deps are the engine's collaborators. Store, Clock and IDs are required.

@@ -48,7 +48,7 @@ func TestRunBatchIsSerial(t *testing.T) {
 	for _, tc := range txs {
 		batch = append(batch, &request{tx: tc.tx, done: make(chan struct{})})
 	}
-	runBatch(s.db, batch)
+	s.runBatch(batch)
 	for i, tc := range txs {
 		select {
 		case <-batch[i].done:

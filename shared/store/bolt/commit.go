@@ -24,11 +24,13 @@ const sweepPerCommit = 32
 // condition writes nothing of tx.
 //
 // With group commit (the default) concurrent Commits share one bbolt
-// transaction and one fsync: a committer goroutine takes every waiting Tx,
-// applies them in arrival order, and when one fails with a condition it
-// rolls back, reports that error to its caller only and re-runs the others,
-// so the outcome is that of running the Txs one after another. Without group
-// commit each Tx is its own bbolt transaction.
+// transaction and one fsync: a committer goroutine takes every waiting Tx and
+// applies them in arrival order. A Tx is checked whole before any of it is
+// written, so one that fails a condition is left out without disturbing the
+// others, and the outcome is that of running the Txs one after another (see
+// runBatch). The values that do not depend on what is stored are encoded
+// here, in the caller's goroutine, so the committer has less to do. Without
+// group commit each Tx is its own bbolt transaction.
 func (s *Store) Commit(ctx context.Context, tx store.Tx) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -39,10 +41,14 @@ func (s *Store) Commit(ctx context.Context, tx store.Tx) error {
 	if err := validate(tx); err != nil {
 		return err
 	}
-	if s.reqs == nil {
-		return commitError(s.db.Update(func(btx *bbolt.Tx) error { return apply(btx, tx) }))
+	enc, err := encode(tx)
+	if err != nil {
+		return err
 	}
-	r := &request{tx: tx, done: make(chan struct{})}
+	if s.reqs == nil {
+		return commitError(s.db.Update(func(btx *bbolt.Tx) error { return apply(btx, s.cache, tx, enc) }))
+	}
+	r := &request{tx: tx, enc: enc, done: make(chan struct{})}
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
@@ -65,12 +71,13 @@ func commitError(err error) error {
 // request is one Commit waiting for the committer.
 type request struct {
 	tx   store.Tx
+	enc  *encoded // nil: apply encodes
 	err  error
 	done chan struct{}
 }
 
-// maxBatch bounds a group commit; a batch with failures is re-run, so this
-// also bounds that work.
+// maxBatch bounds a group commit; a batch in which bbolt fails to write a
+// Tx is re-run, so this also bounds that work.
 const maxBatch = 128
 
 // committer runs group commits until reqs is closed.
@@ -90,45 +97,93 @@ func (s *Store) committer() {
 				break drain
 			}
 		}
-		runBatch(s.db, batch)
+		s.runBatch(batch)
 	}
 }
 
-// runBatch commits batch in one bbolt transaction. A Tx whose condition
-// fails is given its error and left out, and the rest run again from the
-// start, so each Tx sees exactly the Txs before it that succeed.
-func runBatch(db *bbolt.DB, batch []*request) {
+// runBatch commits batch in one bbolt transaction, applying the Txs in
+// arrival order. A Tx refused (a failed condition, bad input, an undecodable
+// stored item) has written nothing, so it is given its error and the batch
+// goes on: each Tx sees exactly the Txs before it that succeed, as if they
+// had run one after another. If bbolt fails while writing a Tx, the batch is
+// rolled back, that Tx is given the error and the others run again; if the
+// commit itself fails, nothing was written and every Tx of the batch gets the
+// error (a refusal may have been due to a Tx before it that is now lost).
+func (s *Store) runBatch(batch []*request) {
 	defer func() {
 		for _, r := range batch {
 			close(r.done)
 		}
 	}()
+	s.stats.commits.Add(int64(len(batch)))
 	pending := batch
 	for len(pending) > 0 {
-		failed := -1
-		err := db.Update(func(btx *bbolt.Tx) error {
-			for i, r := range pending {
-				if err := apply(btx, r.tx); err != nil {
-					failed = i
-					return err
-				}
-			}
-			return nil
-		})
-		var re *routing.Error
+		failed, err := s.tryBatch(pending)
 		switch {
 		case err == nil:
 			return
-		case failed >= 0 && errors.As(err, &re):
-			pending[failed].err = err
+		case failed >= 0:
+			s.stats.rollbacks.Add(1)
+			pending[failed].err = internal("commit", err)
 			pending = append(pending[:failed:failed], pending[failed+1:]...)
-		default: // I/O: nothing of this transaction was written
+		default: // nothing of this transaction was written
 			for _, r := range pending {
 				r.err = internal("commit", err)
 			}
 			return
 		}
 	}
+}
+
+// tryBatch applies pending in one bbolt transaction and commits it. Refused
+// Txs get their error. It returns the index of a Tx that failed half-written
+// and that error (the transaction is rolled back), or -1 and the error of
+// the commit.
+func (s *Store) tryBatch(pending []*request) (failed int, err error) {
+	for _, r := range pending {
+		r.err = nil
+	}
+	t0 := time.Now()
+	btx, err := s.db.Begin(true)
+	if err != nil {
+		return -1, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			btx.Rollback()
+		}
+	}()
+	refused := 0
+	for i, r := range pending {
+		err := apply(btx, s.cache, r.tx, r.enc)
+		var we *writeError
+		switch {
+		case err == nil:
+		case errors.As(err, &we):
+			s.stats.applyNanos.Add(int64(time.Since(t0)))
+			return i, we.err
+		default:
+			r.err = commitError(err)
+			refused++
+		}
+	}
+	t1 := time.Now()
+	s.stats.applyNanos.Add(int64(t1.Sub(t0)))
+	if refused == len(pending) { // nothing to write: the deferred rollback ends the transaction
+		s.stats.conflicts.Add(int64(refused))
+		return -1, nil
+	}
+	committed = true // Commit ends the transaction whether it succeeds or not
+	err = btx.Commit()
+	s.stats.syncNanos.Add(int64(time.Since(t1)))
+	st := btx.Stats()
+	s.stats.pages.Add(st.GetWrite())
+	if err == nil {
+		s.stats.batches.Add(1)
+		s.stats.conflicts.Add(int64(refused))
+	}
+	return -1, err
 }
 
 // validate refuses a Tx with a missing id, an id holding the key separator,
@@ -210,108 +265,209 @@ func validate(tx store.Tx) error {
 	return nil
 }
 
-func apply(btx *bbolt.Tx, tx store.Tx) error {
-	for _, w := range tx.Conversations {
-		if err := putConversation(btx, w); err != nil {
+// apply writes tx into btx. Every condition is checked and every value
+// encoded first (prepare), so a Tx refused for a condition, bad input or an
+// undecodable stored item leaves btx untouched and the Txs before it in the
+// batch keep their writes. Only a failure of bbolt itself while writing
+// (a *writeError) leaves a partial Tx behind, and then the batch is rolled back.
+func apply(btx *bbolt.Tx, c *caches, tx store.Tx, enc *encoded) error {
+	if enc == nil {
+		var err error
+		if enc, err = encode(tx); err != nil {
 			return err
 		}
 	}
-	for _, w := range tx.Contacts {
-		if err := putContact(btx, w); err != nil {
-			return err
-		}
-	}
-	for _, w := range tx.Agents {
-		if err := putAgent(btx, w); err != nil {
-			return err
-		}
-	}
-	for _, w := range tx.Teams {
-		err := putVersioned(btx, bTeams, "team", w.Value.ID, w.ExpectVersion, func(old *routing.Team) any {
-			v := w.Value
-			v.Version = w.ExpectVersion + 1
-			v.Cursor = ""
-			if old != nil {
-				v.Cursor = old.Cursor
-			}
-			return v
-		})
-		if err != nil {
-			return err
-		}
-	}
-	for _, w := range tx.Channels {
-		err := putVersioned(btx, bChannels, "channel", w.Value.ID, w.ExpectVersion, func(*routing.Channel) any {
-			v := w.Value
-			v.Version = w.ExpectVersion + 1
-			return v
-		})
-		if err != nil {
-			return err
-		}
-	}
-	for _, w := range tx.Workflows {
-		err := putVersioned(btx, bWorkflows, "workflow", w.Value.ID, w.ExpectVersion, func(*routing.Workflow) any {
-			v := w.Value
-			v.Version = w.ExpectVersion + 1
-			return v
-		})
-		if err != nil {
-			return err
-		}
-	}
-	for _, v := range tx.Versions {
-		b := btx.Bucket(bVersions)
-		key := versionKey(v.WorkflowID, v.Number)
-		if b.Get(key) != nil {
-			return routing.Conflict(routing.ReasonExists, "workflow %q version %d is already published", v.WorkflowID, v.Number)
-		}
-		if err := putJSON(b, key, v); err != nil {
-			return err
-		}
-	}
-	for _, l := range tx.Loads {
-		if err := changeLoad(btx, l); err != nil {
-			return err
-		}
-	}
-	for _, c := range tx.Cursors {
-		b := btx.Bucket(bTeams)
-		var team routing.Team
-		found, err := getJSON(btx, bTeams, []byte(c.TeamID), &team)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return routing.NotFound("team", c.TeamID)
-		}
-		team.Cursor = c.AgentID
-		if err := putJSON(b, []byte(c.TeamID), team); err != nil {
-			return err
-		}
-	}
-	if err := claim(btx, tx.Claims); err != nil {
+	p, err := prepare(btx, c, tx, enc)
+	if err != nil {
 		return err
 	}
-	for _, e := range tx.Events {
-		if err := putJSON(btx.Bucket(bEvents), timedKey(e.ConversationID, e.At, e.ID), e); err != nil {
-			return err
-		}
-	}
-	for _, n := range tx.Notifications {
-		if err := putJSON(btx.Bucket(bNotifications), timedKey(n.AgentID, n.At, n.ID), n); err != nil {
-			return err
-		}
+	if err := p.write(btx); err != nil {
+		return &writeError{err}
 	}
 	return nil
 }
 
-func putJSON(b *bbolt.Bucket, key []byte, v any) error {
+// writeError is a bbolt failure in the middle of writing a Tx.
+type writeError struct{ err error }
+
+func (e *writeError) Error() string { return e.err.Error() }
+func (e *writeError) Unwrap() error { return e.err }
+
+// encoded holds the values of a Tx's writes that do not depend on what is
+// stored: new conversations, contacts, channels, workflows (their Version is
+// ExpectVersion+1), published versions and timeline entries. Commit encodes
+// them in the caller's goroutine, so the committer, which runs alone while
+// the callers wait, does less.
+type encoded struct {
+	convs, contacts, channels, workflows, versions [][]byte
+	events, notes                                  [][]byte
+}
+
+func encode(tx store.Tx) (*encoded, error) {
+	var enc encoded
+	var err error
+	js := func(out *[][]byte, v any) {
+		if err != nil {
+			return
+		}
+		var raw []byte
+		if raw, err = json.Marshal(v); err != nil {
+			err = internal("encode", err)
+		}
+		*out = append(*out, raw)
+	}
+	for _, w := range tx.Conversations {
+		c := w.Value
+		c.Version = w.ExpectVersion + 1
+		js(&enc.convs, c)
+	}
+	for _, w := range tx.Contacts {
+		c := w.Value
+		c.Version = w.ExpectVersion + 1
+		js(&enc.contacts, c)
+	}
+	for _, w := range tx.Channels {
+		v := w.Value
+		v.Version = w.ExpectVersion + 1
+		js(&enc.channels, v)
+	}
+	for _, w := range tx.Workflows {
+		v := w.Value
+		v.Version = w.ExpectVersion + 1
+		js(&enc.workflows, v)
+	}
+	for _, v := range tx.Versions {
+		js(&enc.versions, v)
+	}
+	for _, e := range tx.Events {
+		js(&enc.events, e)
+	}
+	for _, n := range tx.Notifications {
+		js(&enc.notes, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &enc, nil
+}
+
+// op is one put (or delete) of a prepared Tx.
+type op struct {
+	bucket     []byte
+	key, value []byte
+	del        bool
+}
+
+// prepared is a Tx whose conditions hold, as the writes that apply it.
+type prepared struct {
+	cache *caches
+	ops   []op
+	// sweep: delete a few claims that expired before sweepAt, after the puts
+	sweep   bool
+	sweepAt time.Time
+}
+
+func (p *prepared) put(bucket, key, value []byte) {
+	p.ops = append(p.ops, op{bucket: bucket, key: key, value: value})
+}
+
+func (p *prepared) putJSON(bucket, key []byte, v any) error {
 	raw, err := json.Marshal(v)
 	if err != nil {
-		return err
+		return internal("encode "+string(bucket), err)
 	}
-	return b.Put(key, raw)
+	p.put(bucket, key, raw)
+	return nil
+}
+
+func (p *prepared) write(btx *bbolt.Tx) error {
+	var b *bbolt.Bucket
+	var name []byte
+	for _, o := range p.ops {
+		if b == nil || !bytes.Equal(name, o.bucket) {
+			b, name = btx.Bucket(o.bucket), o.bucket
+		}
+		var err error
+		if o.del {
+			err = b.Delete(o.key)
+		} else {
+			err = b.Put(o.key, o.value)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	if p.sweep {
+		return sweepClaims(btx, p.sweepAt)
+	}
+	return nil
+}
+
+// prepare checks tx's conditions against btx in the order of the Tx's
+// fields (the first failing one is the error) and encodes its writes.
+// Conditions of one Tx are on distinct items (validate refuses an item
+// touched twice); the one shared index, contacts' (channel, external id)
+// pairs, is tracked across the Tx's contacts.
+func prepare(btx *bbolt.Tx, c *caches, tx store.Tx, enc *encoded) (*prepared, error) {
+	p := &prepared{cache: c, ops: make([]op, 0, 8+len(tx.Events)+len(tx.Notifications))}
+	for i, w := range tx.Conversations {
+		if err := p.conversation(btx, w, enc.convs[i]); err != nil {
+			return nil, err
+		}
+	}
+	if len(tx.Contacts) > 0 {
+		if err := p.contacts(btx, tx.Contacts, enc.contacts); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range tx.Agents {
+		if err := p.agent(btx, w); err != nil {
+			return nil, err
+		}
+	}
+	for _, w := range tx.Teams {
+		if err := p.team(btx, w); err != nil {
+			return nil, err
+		}
+	}
+	for i, w := range tx.Channels {
+		if err := p.versioned(btx, bChannels, "channel", w.Value.ID, w.ExpectVersion, enc.channels[i], versionOfChannel); err != nil {
+			return nil, err
+		}
+	}
+	for i, w := range tx.Workflows {
+		if err := p.versioned(btx, bWorkflows, "workflow", w.Value.ID, w.ExpectVersion, enc.workflows[i], versionOfWorkflow); err != nil {
+			return nil, err
+		}
+	}
+	for i, v := range tx.Versions {
+		key := versionKey(v.WorkflowID, v.Number)
+		if btx.Bucket(bVersions).Get(key) != nil {
+			return nil, routing.Conflict(routing.ReasonExists, "workflow %q version %d is already published", v.WorkflowID, v.Number)
+		}
+		p.put(bVersions, key, enc.versions[i])
+	}
+	for _, l := range tx.Loads {
+		if err := p.load(btx, l); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range tx.Cursors {
+		if btx.Bucket(bTeams).Get([]byte(c.TeamID)) == nil {
+			return nil, routing.NotFound("team", c.TeamID)
+		}
+		p.put(bCursors, []byte(c.TeamID), encodeCursorValue(c.AgentID))
+	}
+	if err := p.claims(btx, tx.Claims); err != nil {
+		return nil, err
+	}
+	for i, e := range tx.Events {
+		p.put(bEvents, timedKey(e.ConversationID, e.At, e.ID), enc.events[i])
+	}
+	for i, n := range tx.Notifications {
+		p.put(bNotifications, timedKey(n.AgentID, n.At, n.ID), enc.notes[i])
+	}
+	return p, nil
 }
 
 // checkVersion applies the versioned-write rule to what is stored.
@@ -327,38 +483,34 @@ func checkVersion(kind, id string, found bool, stored, expect int64) error {
 	return nil
 }
 
-// putVersioned writes a JSON item under the versioned-write rule; value
-// builds the stored item from the old one (nil when creating).
-func putVersioned[T any](btx *bbolt.Tx, bucket []byte, kind, id string, expect int64, value func(old *T) any) error {
-	var old T
-	found, err := getJSON(btx, bucket, []byte(id), &old)
-	if err != nil {
+// versioned checks the versioned-write rule for a JSON item and puts raw,
+// its new value.
+func (p *prepared) versioned(btx *bbolt.Tx, bucket []byte, kind, id string, expect int64, raw []byte, version func([]byte) (int64, error)) error {
+	var stored int64
+	old := btx.Bucket(bucket).Get([]byte(id))
+	if old != nil {
+		var err error
+		if stored, err = version(old); err != nil {
+			return internal("decode "+string(bucket), err)
+		}
+	}
+	if err := checkVersion(kind, id, old != nil, stored, expect); err != nil {
 		return err
 	}
-	if err := checkVersion(kind, id, found, versionOf(old), expect); err != nil {
-		return err
-	}
-	var oldp *T
-	if found {
-		oldp = &old
-	}
-	return putJSON(btx.Bucket(bucket), []byte(id), value(oldp))
+	p.put(bucket, []byte(id), raw)
+	return nil
 }
 
-func versionOf(v any) int64 {
-	switch x := v.(type) {
-	case routing.Team:
-		return x.Version
-	case routing.Channel:
-		return x.Version
-	case routing.Workflow:
-		return x.Version
-	case routing.Contact:
-		return x.Version
-	case routing.Conversation:
-		return x.Version
-	}
-	panic(fmt.Sprintf("bolt store: no version for %T", v))
+func versionOfChannel(raw []byte) (int64, error) {
+	var v routing.Channel
+	err := json.Unmarshal(raw, &v)
+	return v.Version, err
+}
+
+func versionOfWorkflow(raw []byte) (int64, error) {
+	var v routing.Workflow
+	err := json.Unmarshal(raw, &v)
+	return v.Version, err
 }
 
 // indexKeys lists the index entries of a conversation, by bucket.
@@ -382,7 +534,7 @@ func indexKeys(c routing.Conversation) map[string][]byte {
 	return keys
 }
 
-func putConversation(btx *bbolt.Tx, w store.ConversationWrite) error {
+func (p *prepared) conversation(btx *bbolt.Tx, w store.ConversationWrite, raw []byte) error {
 	c := w.Value
 	if hasSep(c.TeamID) || hasSep(c.AssigneeID) || hasSep(c.ContactID) || hasSep(string(c.Status)) {
 		return routing.Invalid("conversations", "conversation %q: ids must not contain a NUL byte", c.ID)
@@ -401,58 +553,72 @@ func putConversation(btx *bbolt.Tx, w store.ConversationWrite) error {
 		oldKeys = indexKeys(old)
 	}
 	newKeys := indexKeys(c)
-	for name, k := range oldKeys {
-		if nk, ok := newKeys[name]; !ok || !bytes.Equal(nk, k) {
-			if err := btx.Bucket([]byte(name)).Delete(k); err != nil {
-				return err
-			}
+	for _, name := range convIndexBuckets {
+		ok, nk := oldKeys[string(name)], newKeys[string(name)]
+		if ok != nil && !bytes.Equal(ok, nk) {
+			p.ops = append(p.ops, op{bucket: name, key: ok, del: true})
+		}
+		if nk != nil && !bytes.Equal(ok, nk) {
+			p.put(name, nk, nil)
 		}
 	}
-	for name, k := range newKeys {
-		if ok := oldKeys[name]; ok == nil || !bytes.Equal(ok, k) {
-			if err := btx.Bucket([]byte(name)).Put(k, nil); err != nil {
-				return err
-			}
-		}
-	}
-	return putJSON(btx.Bucket(bConversations), []byte(c.ID), c)
+	p.put(bConversations, []byte(c.ID), raw)
+	return nil
 }
 
-func putContact(btx *bbolt.Tx, w store.ContactWrite) error {
-	c := w.Value
-	var old routing.Contact
-	found, err := getJSON(btx, bContacts, []byte(c.ID), &old)
-	if err != nil {
-		return err
-	}
-	if err := checkVersion("contact", c.ID, found, old.Version, w.ExpectVersion); err != nil {
-		return err
-	}
-	c.Version = w.ExpectVersion + 1
+// convIndexBuckets are the buckets of indexKeys, in a fixed order.
+var convIndexBuckets = [][]byte{bConvByOpened, bConvByStatus, bConvByTeam, bConvByAgent, bConvByContact, bQueue}
+
+func (p *prepared) contacts(btx *bbolt.Tx, ws []store.ContactWrite, raws [][]byte) error {
 	ext := btx.Bucket(bContactByExt)
-	newKey := pairKey(c.ChannelID, c.ExternalID)
-	if found && (old.ChannelID != c.ChannelID || old.ExternalID != c.ExternalID) {
-		oldKey := pairKey(old.ChannelID, old.ExternalID)
-		if owner := ext.Get(oldKey); string(owner) == c.ID {
-			if err := ext.Delete(oldKey); err != nil {
-				return err
-			}
+	// pairs this Tx already changed: key -> owner id (nil: deleted)
+	var changed map[string][]byte
+	owner := func(key []byte) []byte {
+		if v, ok := changed[string(key)]; ok {
+			return v
 		}
+		return ext.Get(key)
 	}
-	if c.ChannelID != "" && c.ExternalID != "" {
-		if owner := ext.Get(newKey); owner != nil && string(owner) != c.ID {
-			return routing.Conflict(routing.ReasonExists, "channel %q already has a contact with external id %q", c.ChannelID, c.ExternalID)
+	set := func(key, id []byte) {
+		if changed == nil {
+			changed = map[string][]byte{}
 		}
-		if err := ext.Put(newKey, []byte(c.ID)); err != nil {
+		changed[string(key)] = id
+	}
+	for i, w := range ws {
+		c := w.Value
+		var old routing.Contact
+		found, err := getJSON(btx, bContacts, []byte(c.ID), &old)
+		if err != nil {
 			return err
 		}
+		if err := checkVersion("contact", c.ID, found, old.Version, w.ExpectVersion); err != nil {
+			return err
+		}
+		c.Version = w.ExpectVersion + 1
+		newKey := pairKey(c.ChannelID, c.ExternalID)
+		if found && (old.ChannelID != c.ChannelID || old.ExternalID != c.ExternalID) {
+			oldKey := pairKey(old.ChannelID, old.ExternalID)
+			if string(owner(oldKey)) == c.ID {
+				p.ops = append(p.ops, op{bucket: bContactByExt, key: oldKey, del: true})
+				set(oldKey, nil)
+			}
+		}
+		if c.ChannelID != "" && c.ExternalID != "" {
+			if o := owner(newKey); o != nil && string(o) != c.ID {
+				return routing.Conflict(routing.ReasonExists, "channel %q already has a contact with external id %q", c.ChannelID, c.ExternalID)
+			}
+			p.put(bContactByExt, newKey, []byte(c.ID))
+			set(newKey, []byte(c.ID))
+		}
+		p.put(bContacts, []byte(c.ID), raws[i])
 	}
-	return putJSON(btx.Bucket(bContacts), []byte(c.ID), c)
+	return nil
 }
 
-func putAgent(btx *bbolt.Tx, w store.AgentWrite) error {
+func (p *prepared) agent(btx *bbolt.Tx, w store.AgentWrite) error {
 	a := w.Value
-	old, found, err := getAgent(btx, a.ID)
+	old, found, err := p.cache.agent(btx, a.ID)
 	if err != nil {
 		return err
 	}
@@ -461,11 +627,32 @@ func putAgent(btx *bbolt.Tx, w store.AgentWrite) error {
 	}
 	a.Version = w.ExpectVersion + 1
 	a.OpenCount, a.LastAssignedAt = old.OpenCount, old.LastAssignedAt // zero when creating
-	return btx.Bucket(bAgents).Put([]byte(a.ID), encodeAgent(a))
+	p.put(bAgents, []byte(a.ID), encodeAgent(a))
+	return nil
 }
 
-func changeLoad(btx *bbolt.Tx, l store.LoadChange) error {
-	a, found, err := getAgent(btx, l.AgentID)
+func (p *prepared) team(btx *bbolt.Tx, w store.TeamWrite) error {
+	old, found, err := p.cache.team(btx, w.Value.ID)
+	if err != nil {
+		return err
+	}
+	if err := checkVersion("team", w.Value.ID, found, old.Version, w.ExpectVersion); err != nil {
+		return err
+	}
+	v := w.Value
+	v.Version = w.ExpectVersion + 1
+	// The cursor lives in bCursors; a stored team keeps the cursor it was
+	// written with by older versions of this store, which bCursors overrides.
+	v.Cursor = old.Cursor
+	if !found { // created with an empty cursor
+		v.Cursor = ""
+		p.ops = append(p.ops, op{bucket: bCursors, key: []byte(v.ID), del: true})
+	}
+	return p.putJSON(bTeams, []byte(v.ID), v)
+}
+
+func (p *prepared) load(btx *bbolt.Tx, l store.LoadChange) error {
+	a, found, err := p.cache.agent(btx, l.AgentID)
 	if err != nil {
 		return err
 	}
@@ -488,16 +675,18 @@ func changeLoad(btx *bbolt.Tx, l store.LoadChange) error {
 		}
 		a.OpenCount--
 	}
-	return btx.Bucket(bAgents).Put([]byte(a.ID), encodeAgent(a))
+	p.put(bAgents, []byte(a.ID), encodeAgent(a))
+	return nil
 }
 
-// claim takes the idempotency keys, then deletes a few claims that expired
-// before the latest claim's At so the bucket does not grow without bound.
-func claim(btx *bbolt.Tx, claims []store.Claim) error {
+// claims takes the idempotency keys; the write then deletes a few claims
+// that expired before the latest claim's At so the bucket does not grow
+// without bound.
+func (p *prepared) claims(btx *bbolt.Tx, claims []store.Claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
-	b, byExp := btx.Bucket(bClaims), btx.Bucket(bClaimsByExp)
+	b := btx.Bucket(bClaims)
 	var now time.Time
 	for _, c := range claims {
 		key := []byte(c.Key)
@@ -508,22 +697,23 @@ func claim(btx *bbolt.Tx, claims []store.Claim) error {
 			if c.At.Before(decodeTime(old)) {
 				return routing.Conflict(routing.ReasonDuplicate, "key %q is already claimed", c.Key)
 			}
-			if err := byExp.Delete(append(bytes.Clone(old), key...)); err != nil {
-				return err
-			}
+			p.ops = append(p.ops, op{bucket: bClaimsByExp, key: append(bytes.Clone(old), key...), del: true})
 		}
 		exp := appendTime(nil, c.ExpiresAt)
-		if err := b.Put(key, exp); err != nil {
-			return err
-		}
-		if err := byExp.Put(append(exp, key...), nil); err != nil {
-			return err
-		}
+		p.put(bClaims, key, exp)
+		p.put(bClaimsByExp, append(exp, key...), nil)
 		if c.At.After(now) {
 			now = c.At
 		}
 	}
-	// Sweep: entries sort by expiry, so expired ones come first.
+	p.sweep, p.sweepAt = true, now
+	return nil
+}
+
+// sweepClaims deletes up to sweepPerCommit claims that expired at or before now.
+func sweepClaims(btx *bbolt.Tx, now time.Time) error {
+	b, byExp := btx.Bucket(bClaims), btx.Bucket(bClaimsByExp)
+	// Entries sort by expiry, so expired ones come first.
 	limit := appendTime(nil, now)
 	c := byExp.Cursor()
 	for range sweepPerCommit {

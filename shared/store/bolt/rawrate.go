@@ -21,13 +21,23 @@ const RawValueSize = 300
 // afterwards. Use a path on the same file system as the store so the lead's
 // bench report can print this rate beside the engine's.
 func RawWriteRate(path string, n int) (perSecond float64, err error) {
+	return rawWriteRate(path, n, false)
+}
+
+// RawWriteRateWithoutSync is RawWriteRate with bbolt's NoSync: the rate of
+// the database's own work without waiting for the disk (not durable).
+func RawWriteRateWithoutSync(path string, n int) (perSecond float64, err error) {
+	return rawWriteRate(path, n, true)
+}
+
+func rawWriteRate(path string, n int, noSync bool) (perSecond float64, err error) {
 	if n <= 0 {
 		return 0, errors.New("bolt raw write rate: n must be positive")
 	}
 	if _, err := os.Stat(path); err == nil {
 		return 0, fmt.Errorf("bolt raw write rate: %s exists; give a fresh path", path)
 	}
-	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second}) // bbolt's defaults
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: time.Second, NoSync: noSync}) // otherwise bbolt's defaults
 	if err != nil {
 		return 0, fmt.Errorf("bolt raw write rate: %w", err)
 	}

@@ -40,6 +40,7 @@ var (
 	bContactByExt  = []byte("contact_by_ext")  // channel 0 externalID -> id
 	bAgents        = []byte("agents")          // id -> compact binary
 	bTeams         = []byte("teams")           // id -> JSON
+	bCursors       = []byte("team_cursors")    // team id -> 'c' + round-robin cursor
 	bChannels      = []byte("channels")        // id -> JSON
 	bWorkflows     = []byte("workflows")       // id -> JSON
 	bVersions      = []byte("versions")        // workflowID 0 number -> JSON
@@ -51,7 +52,7 @@ var (
 
 var allBuckets = [][]byte{
 	bMeta, bConversations, bConvByOpened, bConvByTeam, bConvByAgent, bConvByContact, bConvByStatus,
-	bQueue, bContacts, bContactByExt, bAgents, bTeams, bChannels, bWorkflows, bVersions,
+	bQueue, bContacts, bContactByExt, bAgents, bTeams, bCursors, bChannels, bWorkflows, bVersions,
 	bClaims, bClaimsByExp, bEvents, bNotifications,
 }
 
@@ -60,13 +61,16 @@ const schemaVersion = "1"
 
 // Store is the embedded store. It is safe for concurrent use.
 type Store struct {
-	db *bbolt.DB
+	db    *bbolt.DB
+	cache *caches
 
 	// Group commit (nil reqs when off).
 	reqs    chan *request
 	stopped chan struct{}
 	closeMu sync.RWMutex
 	closed  bool
+
+	stats counters
 }
 
 var _ store.Store = (*Store)(nil)
@@ -128,7 +132,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("bolt store: init %s: %w", path, err)
 	}
-	s := &Store{db: db}
+	s := &Store{db: db, cache: newCaches()}
 	if !o.noGroupCommit {
 		s.reqs = make(chan *request, maxBatch)
 		s.stopped = make(chan struct{})
@@ -242,7 +246,17 @@ func (s *Store) ContactByExternalID(ctx context.Context, channelID, externalID s
 
 // GetTeam returns a team or CodeNotFound.
 func (s *Store) GetTeam(ctx context.Context, id string) (routing.Team, error) {
-	return getOne[routing.Team](s, ctx, bTeams, "team", id)
+	var t routing.Team
+	err := s.view(ctx, func(tx *bbolt.Tx) error {
+		var found bool
+		var err error
+		t, found, err = s.cache.team(tx, id)
+		if err == nil && !found {
+			return routing.NotFound("team", id)
+		}
+		return err
+	})
+	return ownTeam(t), err
 }
 
 // GetChannel returns a channel or CodeNotFound.
@@ -271,68 +285,100 @@ func (s *Store) GetWorkflowVersion(ctx context.Context, workflowID string, numbe
 	return v, err
 }
 
-func getAgent(tx *bbolt.Tx, id string) (routing.Agent, bool, error) {
-	if id == "" {
-		return routing.Agent{}, false, nil
-	}
-	raw := tx.Bucket(bAgents).Get([]byte(id))
-	if raw == nil {
-		return routing.Agent{}, false, nil
-	}
-	a, err := decodeAgent(raw)
-	if err != nil {
-		return a, true, internal("decode agent "+id, err)
-	}
-	return a, true, nil
-}
-
 // GetAgent returns an agent or CodeNotFound.
 func (s *Store) GetAgent(ctx context.Context, id string) (routing.Agent, error) {
 	var a routing.Agent
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
 		var found bool
 		var err error
-		a, found, err = getAgent(tx, id)
+		a, found, err = s.cache.agent(tx, id)
 		if err == nil && !found {
 			return routing.NotFound("agent", id)
 		}
 		return err
 	})
-	return a, err
+	return ownAgent(a), err
 }
 
 // GetAgents returns the agents with the given ids that exist, in the order
 // asked, from one read transaction.
 func (s *Store) GetAgents(ctx context.Context, ids []string) ([]routing.Agent, error) {
-	out := make([]routing.Agent, 0, len(ids))
+	out, err := s.AppendAgents(ctx, make([]routing.Agent, 0, len(ids)), ids)
+	if err != nil {
+		return nil, err
+	}
+	ownTeams(out)
+	return out, nil
+}
+
+// AppendAgents appends to dst the agents with the given ids that exist, in
+// the order asked, from one read transaction: GetAgents for a caller that
+// reuses dst (the engine, on every assignment to a large team). The Teams
+// slices of the appended agents are shared with the store's cache and must
+// not be changed.
+func (s *Store) AppendAgents(ctx context.Context, dst []routing.Agent, ids []string) ([]routing.Agent, error) {
+	out := dst
+	var add []pending[routing.Agent]
+	cache := s.cache.agents
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
-		// One bucket handle and one cursor for all ids: bbolt allocates a
-		// fresh bucket and cursor on every tx.Bucket and Bucket.Get.
+		// One cursor for all ids, stepping forward when the next id is the
+		// next key (a team's members are mostly in id order) and seeking
+		// otherwise. bbolt allocates a fresh cursor on every Bucket.Get.
 		c := tx.Bucket(bAgents).Cursor()
+		var k, v []byte
+		cache.mu.RLock()
+		defer cache.mu.RUnlock()
 		for _, id := range ids {
 			if id == "" {
 				continue
 			}
-			k, v := c.Seek([]byte(id))
+			if k != nil && string(k) < id {
+				k, v = c.Next()
+			}
 			if k == nil || string(k) != id {
+				k, v = c.Seek([]byte(id))
+			}
+			if k == nil || string(k) != id {
+				continue
+			}
+			if a := cache.lookup(k, v); a != nil {
+				out = append(out, *a)
 				continue
 			}
 			a, err := decodeAgent(v)
 			if err != nil {
 				return internal("decode agent "+id, err)
 			}
+			add = append(add, fresh(k, v, a))
 			out = append(out, a)
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return dst, err
 	}
+	cache.add(add...)
 	return out, nil
 }
 
+// ownTeams gives the agents their own Teams slices (one allocation for all),
+// so a caller changing them cannot change the cache.
+func ownTeams(agents []routing.Agent) {
+	n := 0
+	for i := range agents {
+		n += len(agents[i].Teams)
+	}
+	all := make([]string, 0, n)
+	for i := range agents {
+		if t := agents[i].Teams; t != nil {
+			all = append(all, t...)
+			agents[i].Teams = all[len(all)-len(t) : len(all) : len(all)]
+		}
+	}
+}
+
 // listByID pages through a bucket keyed by id, in id order.
-func listByID[T any](s *Store, ctx context.Context, bucket []byte, p store.PageRequest, decode func([]byte) (T, error)) (store.Page[T], error) {
+func listByID[T any](s *Store, ctx context.Context, bucket []byte, p store.PageRequest, decode func(tx *bbolt.Tx, key, value []byte) (T, error)) (store.Page[T], error) {
 	var page store.Page[T]
 	err := s.view(ctx, func(tx *bbolt.Tx) error {
 		after, err := decodeCursor(p.Cursor, tagList, nil)
@@ -354,7 +400,7 @@ func listByID[T any](s *Store, ctx context.Context, bucket []byte, p store.PageR
 				page.Next = encodeCursor(tagList, last)
 				break
 			}
-			item, err := decode(v)
+			item, err := decode(tx, k, v)
 			if err != nil {
 				return err
 			}
@@ -366,7 +412,7 @@ func listByID[T any](s *Store, ctx context.Context, bucket []byte, p store.PageR
 	return page, err
 }
 
-func decodeJSON[T any](b []byte) (T, error) {
+func decodeJSON[T any](_ *bbolt.Tx, _, b []byte) (T, error) {
 	var v T
 	if err := json.Unmarshal(b, &v); err != nil {
 		return v, internal("decode", err)
@@ -376,12 +422,16 @@ func decodeJSON[T any](b []byte) (T, error) {
 
 // ListAgents pages through agents in id order.
 func (s *Store) ListAgents(ctx context.Context, p store.PageRequest) (store.Page[routing.Agent], error) {
-	return listByID(s, ctx, bAgents, p, decodeAgent)
+	return listByID(s, ctx, bAgents, p, func(_ *bbolt.Tx, _, v []byte) (routing.Agent, error) { return decodeAgent(v) })
 }
 
 // ListTeams pages through teams in id order.
 func (s *Store) ListTeams(ctx context.Context, p store.PageRequest) (store.Page[routing.Team], error) {
-	return listByID(s, ctx, bTeams, p, decodeJSON[routing.Team])
+	return listByID(s, ctx, bTeams, p, func(tx *bbolt.Tx, k, v []byte) (routing.Team, error) {
+		t, err := s.cache.teamFrom(k, v)
+		t.Cursor = cursorOf(tx, k, t.Cursor)
+		return ownTeam(t), err
+	})
 }
 
 // ListChannels pages through channels in id order.
