@@ -35,7 +35,14 @@ test-go:
 test-infra:
 	SWITCHBOARD_REQUIRE_TOOLS=1 $(GO) test -count=1 -timeout 30m ./infra/...
 
-bench: tools ## benchmarks and the report of docs/benchmarks.md
+bench: tools ## the Go benchmarks and the routing report of docs/benchmarks.md
+	$(GO) test -run '^$$' -bench 'Route|Pick' -benchtime 2000x ./shared/routing/ ./shared/engine/
+	$(GO) test -run '^$$' -bench 'RawPut|CommitAssign|GetAgents' -benchtime 2000x ./shared/store/bolt/
+	$(GO) test -run '^$$' -bench 'Compile100Steps|Validate' ./shared/workflow/
+	$(GO) test -run '^$$' -bench 'Executions' -benchtime 500x ./shared/asl/
+	$(GO) test -run '^$$' -bench 'S2WorkflowRuns|WebhookPath' -benchtime 1000x ./tests/e2e/
+	$(GO) test -run '^$$' -bench 'VerifyAndParse' ./shared/providers/...
+	SWITCHBOARD_REQUIRE_TOOLS=1 $(GO) test -count=1 -run TestCostPerRoutedConversation -v ./tests/cost/ | grep -E '^\|' || true
 	$(GO) run ./cmd/switchboard bench
 
 FUZZ_PKGS = $$($(GO) list ./shared/... | grep -E '/(providers|webhook)')

@@ -8,7 +8,7 @@
 // request and prices the counts.
 //
 //	go test ./tests/cost -run TestCostPerRoutedConversation -v           # print the table
-//	go test ./tests/cost -run TestCostPerRoutedConversation -update      # rewrite it in docs/cost.md
+//	go test ./tests/cost -run TestCostPerRoutedConversation -update      # rewrite it in docs/benchmarks.md
 package cost_test
 
 import (
@@ -50,7 +50,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/store/dynamo/dynamolocal"
 )
 
-var update = flag.Bool("update", false, "rewrite the generated table in docs/cost.md")
+var update = flag.Bool("update", false, "rewrite the generated table in docs/benchmarks.md")
 
 func TestMain(m *testing.M) { os.Exit(dynamolocal.Main(m)) }
 
@@ -515,7 +515,7 @@ func TestCostPerRoutedConversation(t *testing.T) {
 	writeTable(&b, rows, naive)
 	t.Logf("\n%s", b.String())
 	if !t.Failed() && *update {
-		path := filepath.Join(root(t), "docs", "cost.md")
+		path := filepath.Join(root(t), "docs", "benchmarks.md")
 		doc, err := os.ReadFile(path)
 		if err != nil {
 			t.Fatal(err)
