@@ -283,87 +283,61 @@ type SweepResult struct {
 func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 	var res SweepResult
 	now := e.clock.Now()
-	p := store.PageRequest{Limit: store.MaxLimit}
-	for {
-		page, err := e.store.ListAgents(ctx, p)
-		if err != nil {
-			return res, err
+	err := store.ForEach(ctx, e.store.ListAgents, func(a routing.Agent) error {
+		if a.Status == routing.StatusOffline || a.SessionExpiresAt.IsZero() {
+			return nil
 		}
-		for _, a := range page.Items {
-			if a.Status == routing.StatusOffline || a.SessionExpiresAt.IsZero() {
-				continue
+		switch {
+		case !now.Before(a.SessionExpiresAt):
+			if _, err := e.setStatus(ctx, a.ID, routing.StatusOffline, System, routing.NoteSessionEnded); err != nil {
+				return err
 			}
+			res.Disconnected++
+		case !a.SessionWarned && !now.Before(a.SessionExpiresAt.Add(-e.cfg.SessionWarning)):
+			next := a
+			next.SessionWarned = true
+			mins := int(a.SessionExpiresAt.Sub(now).Round(time.Minute) / time.Minute)
+			err := e.store.Commit(ctx, store.Tx{
+				Agents:        []store.AgentWrite{{Value: next, ExpectVersion: a.Version}},
+				Notifications: []routing.Notification{e.notify(a.ID, routing.NoteSessionWarning, "", fmt.Sprintf("You will be disconnected in %d minutes; extend your session to stay connected", mins))},
+			})
 			switch {
-			case !now.Before(a.SessionExpiresAt):
-				if _, err := e.setStatus(ctx, a.ID, routing.StatusOffline, System, routing.NoteSessionEnded); err != nil {
-					return res, err
-				}
-				res.Disconnected++
-			case !a.SessionWarned && !now.Before(a.SessionExpiresAt.Add(-e.cfg.SessionWarning)):
-				next := a
-				next.SessionWarned = true
-				mins := int(a.SessionExpiresAt.Sub(now).Round(time.Minute) / time.Minute)
-				err := e.store.Commit(ctx, store.Tx{
-					Agents:        []store.AgentWrite{{Value: next, ExpectVersion: a.Version}},
-					Notifications: []routing.Notification{e.notify(a.ID, routing.NoteSessionWarning, "", fmt.Sprintf("You will be disconnected in %d minutes; extend your session to stay connected", mins))},
-				})
-				if err != nil && !routing.IsConflict(err, routing.ReasonVersion) {
-					return res, err
-				}
-				if err == nil {
-					res.Warned++
-				}
+			case err == nil:
+				res.Warned++
+			case !routing.IsConflict(err, routing.ReasonVersion): // a concurrent change: the next sweep warns
+				return err
 			}
 		}
-		if page.Next == "" {
-			break
-		}
-		p.Cursor = page.Next
+		return nil
+	})
+	if err != nil {
+		return res, err
 	}
-	p = store.PageRequest{Limit: store.MaxLimit}
-	for {
-		teams, err := e.store.ListTeams(ctx, p)
-		if err != nil {
-			return res, err
-		}
-		for _, t := range teams.Items {
-			res.Routed += e.DrainTeam(ctx, t.ID)
-		}
-		if teams.Next == "" {
-			break
-		}
-		p.Cursor = teams.Next
-	}
-	return res, nil
+	err = store.ForEach(ctx, e.store.ListTeams, func(t routing.Team) error {
+		res.Routed += e.DrainTeam(ctx, t.ID)
+		return nil
+	})
+	return res, err
 }
 
 // NextSessionDeadline is the earliest time Sweep has something to do for
 // sessions (a warning or a disconnection), for hosts that schedule it.
 func (e *Engine) NextSessionDeadline(ctx context.Context) (time.Time, bool, error) {
 	var best time.Time
-	p := store.PageRequest{Limit: store.MaxLimit}
-	for {
-		page, err := e.store.ListAgents(ctx, p)
-		if err != nil {
-			return time.Time{}, false, err
+	err := store.ForEach(ctx, e.store.ListAgents, func(a routing.Agent) error {
+		if a.Status == routing.StatusOffline || a.SessionExpiresAt.IsZero() {
+			return nil
 		}
-		for _, a := range page.Items {
-			if a.Status == routing.StatusOffline || a.SessionExpiresAt.IsZero() {
-				continue
-			}
-			t := a.SessionExpiresAt
-			if !a.SessionWarned {
-				t = t.Add(-e.cfg.SessionWarning)
-			}
-			if best.IsZero() || t.Before(best) {
-				best = t
-			}
+		t := a.SessionExpiresAt
+		if !a.SessionWarned {
+			t = t.Add(-e.cfg.SessionWarning)
 		}
-		if page.Next == "" {
-			return best, !best.IsZero(), nil
+		if best.IsZero() || t.Before(best) {
+			best = t
 		}
-		p.Cursor = page.Next
-	}
+		return nil
+	})
+	return best, !best.IsZero(), err
 }
 
 // CreateTeam adds a team.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"time"
@@ -211,13 +212,14 @@ func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Acto
 		} else {
 			res, err = e.assignToTeam(ctx, conv, t, actor, note, draining)
 		}
-		if retryable(err) && !routing.IsConflict(err, "person_capacity") {
+		var final *refusal
+		if errors.As(err, &final) {
+			return AssignResult{}, final.err
+		}
+		if retryable(err) {
 			continue
 		}
 		if err != nil {
-			if routing.IsConflict(err, "person_capacity") {
-				err.(*routing.Error).Reason = routing.ReasonCapacity
-			}
 			return AssignResult{}, err
 		}
 		if conv.AssigneeID != "" && conv.AssigneeID != res.AgentID {
@@ -260,6 +262,12 @@ func (e *Engine) assignToAgent(ctx context.Context, conv routing.Conversation, t
 	return AssignResult{Status: Assigned, AgentID: agent.ID, TeamID: team, Version: conv.Version + 1}, nil
 }
 
+// refusal is a conflict that reading again cannot solve (the agent a person
+// chose has no free slot): assign returns it instead of retrying.
+type refusal struct{ err *routing.Error }
+
+func (r *refusal) Error() string { return r.err.Error() }
+
 // agentUnavailable: people are told; workflows queue the conversation on the agent's team.
 func (e *Engine) agentUnavailable(ctx context.Context, conv routing.Conversation, agent routing.Agent, team string, t Target, actor Actor, note string) (AssignResult, error) {
 	why := fmt.Sprintf("%s has no free slot (%d of %d open)", describeAgent(agent), agent.OpenCount, agent.MaxConcurrent)
@@ -267,7 +275,7 @@ func (e *Engine) agentUnavailable(ctx context.Context, conv routing.Conversation
 		why = fmt.Sprintf("%s is %s", describeAgent(agent), agent.Status)
 	}
 	if actor.IsPerson() {
-		return AssignResult{}, &routing.Error{Code: routing.CodeConflict, Reason: "person_capacity", Field: "agentId", Message: "cannot assign: " + why}
+		return AssignResult{}, &refusal{&routing.Error{Code: routing.CodeConflict, Reason: routing.ReasonCapacity, Field: "agentId", Message: "cannot assign: " + why}}
 	}
 	if team == "" {
 		return AssignResult{}, routing.Errorf(routing.CodeConflict, "cannot assign: %s and the agent is in no team to queue on", why)
@@ -568,22 +576,13 @@ func (e *Engine) Escalate(ctx context.Context, convID string, typ routing.Escala
 // staff lists supervisors and admins (who receive escalations).
 func (e *Engine) staff(ctx context.Context) ([]string, error) {
 	var out []string
-	p := store.PageRequest{Limit: store.MaxLimit}
-	for {
-		page, err := e.store.ListAgents(ctx, p)
-		if err != nil {
-			return nil, err
+	err := store.ForEach(ctx, e.store.ListAgents, func(a routing.Agent) error {
+		if a.Role.Rank() >= routing.RoleSupervisor.Rank() {
+			out = append(out, a.ID)
 		}
-		for _, a := range page.Items {
-			if a.Role.Rank() >= routing.RoleSupervisor.Rank() {
-				out = append(out, a.ID)
-			}
-		}
-		if page.Next == "" {
-			return out, nil
-		}
-		p.Cursor = page.Next
-	}
+		return nil
+	})
+	return out, err
 }
 
 var mention = regexp.MustCompile(`@([A-Za-z0-9_.\-]+)`)

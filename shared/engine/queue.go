@@ -182,51 +182,38 @@ func (e *Engine) QueueStats(ctx context.Context, actor Actor) ([]QueueStat, erro
 	}
 	now := e.clock.Now()
 	var out []QueueStat
-	p := store.PageRequest{Limit: store.MaxLimit}
-	for {
-		teams, err := e.store.ListTeams(ctx, p)
+	err := store.ForEach(ctx, e.store.ListTeams, func(t routing.Team) error {
+		st := QueueStat{TeamID: t.ID, Name: t.Name, Mode: string(t.Mode)}
+		pending := store.Conversations(e.store, store.ConversationFilter{Status: routing.ConvPending, TeamID: t.ID})
+		err := store.ForEach(ctx, pending, func(c routing.Conversation) error {
+			st.Pending++
+			if st.OldestSince == nil || c.PendingSince.Before(*st.OldestSince) {
+				st.OldestSince = ptr(c.PendingSince)
+			}
+			return nil
+		})
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, t := range teams.Items {
-			st := QueueStat{TeamID: t.ID, Name: t.Name, Mode: string(t.Mode)}
-			f := store.ConversationFilter{Status: routing.ConvPending, TeamID: t.ID, PageRequest: store.PageRequest{Limit: store.MaxLimit}}
-			for {
-				page, err := e.store.ListConversations(ctx, f)
-				if err != nil {
-					return nil, err
-				}
-				for _, c := range page.Items {
-					st.Pending++
-					if st.OldestSince == nil || c.PendingSince.Before(*st.OldestSince) {
-						st.OldestSince = ptr(c.PendingSince)
-					}
-				}
-				if page.Next == "" {
-					break
-				}
-				f.Cursor = page.Next
-			}
-			if st.OldestSince != nil {
-				st.OldestWaitS = int64(now.Sub(*st.OldestSince) / time.Second)
-			}
-			agents, err := e.store.GetAgents(ctx, t.Members)
-			if err != nil {
-				return nil, err
-			}
-			for _, a := range agents {
-				if a.Status == routing.StatusOnline {
-					st.AgentsOnline++
-					st.SlotsUsed += a.OpenCount
-					st.SlotsFree += a.FreeSlots()
-				}
-			}
-			out = append(out, st)
+		if st.OldestSince != nil {
+			st.OldestWaitS = int64(now.Sub(*st.OldestSince) / time.Second)
 		}
-		if teams.Next == "" {
-			break
+		agents, err := e.store.GetAgents(ctx, t.Members)
+		if err != nil {
+			return err
 		}
-		p.Cursor = teams.Next
+		for _, a := range agents {
+			if a.Status == routing.StatusOnline {
+				st.AgentsOnline++
+				st.SlotsUsed += a.OpenCount
+				st.SlotsFree += a.FreeSlots()
+			}
+		}
+		out = append(out, st)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].TeamID < out[j].TeamID })
 	return out, nil
@@ -240,22 +227,15 @@ func (e *Engine) EscalationQueue(ctx context.Context, actor Actor, limit int) ([
 	}
 	var out []routing.Conversation
 	for _, typ := range routing.EscalationTypes {
-		f := store.ConversationFilter{EscalationType: typ, PageRequest: store.PageRequest{Limit: store.MaxLimit}}
 		var batch []routing.Conversation
-		for {
-			page, err := e.store.ListConversations(ctx, f)
-			if err != nil {
-				return nil, err
+		err := store.ForEach(ctx, store.Conversations(e.store, store.ConversationFilter{EscalationType: typ}), func(c routing.Conversation) error {
+			if c.Status != routing.ConvClosed {
+				batch = append(batch, c)
 			}
-			for _, c := range page.Items {
-				if c.Status != routing.ConvClosed {
-					batch = append(batch, c)
-				}
-			}
-			if page.Next == "" {
-				break
-			}
-			f.Cursor = page.Next
+			return nil
+		})
+		if err != nil {
+			return nil, err
 		}
 		sort.Slice(batch, func(i, j int) bool {
 			if !batch[i].Escalation.At.Equal(batch[j].Escalation.At) {

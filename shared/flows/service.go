@@ -190,28 +190,21 @@ func (s *Service) version(ctx context.Context, id string, n int) (*published, er
 // live returns the live version of every published workflow with the trigger type.
 func (s *Service) live(ctx context.Context, trigger string) ([]*published, error) {
 	var out []*published
-	p := store.PageRequest{Limit: store.MaxLimit}
-	for {
-		page, err := s.st.ListWorkflows(ctx, p)
+	err := store.ForEach(ctx, s.st.ListWorkflows, func(w routing.Workflow) error {
+		if w.PublishedVersion == 0 {
+			return nil
+		}
+		v, err := s.version(ctx, w.ID, w.PublishedVersion)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		for _, w := range page.Items {
-			if w.PublishedVersion == 0 {
-				continue
-			}
-			v, err := s.version(ctx, w.ID, w.PublishedVersion)
-			if err != nil {
-				return nil, err
-			}
-			if trigger == "" || v.def.Trigger.Type == trigger {
-				out = append(out, v)
-			}
+		if trigger == "" || v.def.Trigger.Type == trigger {
+			out = append(out, v)
 		}
-		if page.Next == "" {
-			break
-		}
-		p.Cursor = page.Next
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].v.WorkflowID < out[j].v.WorkflowID })
 	return out, nil

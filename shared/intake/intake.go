@@ -59,22 +59,21 @@ func (c Channels) GetChannel(ctx context.Context, id string) (routing.Channel, e
 // ChannelByExternalID finds the channel of a provider account. Channels are
 // few (one per provider account), so a scan of the list is cheap.
 func (c Channels) ChannelByExternalID(ctx context.Context, provider, externalID string) (routing.Channel, error) {
-	p := store.PageRequest{Limit: store.MaxLimit}
-	for {
-		page, err := c.Store.ListChannels(ctx, p)
-		if err != nil {
-			return routing.Channel{}, err
+	var found *routing.Channel
+	err := store.ForEach(ctx, c.Store.ListChannels, func(ch routing.Channel) error {
+		if ch.Provider == provider && ch.ExternalID == externalID {
+			found = &ch
+			return store.ErrStop
 		}
-		for _, ch := range page.Items {
-			if ch.Provider == provider && ch.ExternalID == externalID {
-				return ch, nil
-			}
-		}
-		if page.Next == "" {
-			return routing.Channel{}, routing.NotFound("channel", provider+":"+externalID)
-		}
-		p.Cursor = page.Next
+		return nil
+	})
+	switch {
+	case err != nil:
+		return routing.Channel{}, err
+	case found == nil:
+		return routing.Channel{}, routing.NotFound("channel", provider+":"+externalID)
 	}
+	return *found, nil
 }
 
 // Enrich fills a new contact's country from its phone number and its

@@ -9,6 +9,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/routing"
@@ -212,4 +213,40 @@ func (p PageRequest) EffectiveLimit() int {
 type Page[T any] struct {
 	Items []T
 	Next  string
+}
+
+// ErrStop ends ForEach early without an error.
+var ErrStop = errors.New("stop")
+
+// ForEach pages through a listing (ListAgents, ListTeams, ...) with the
+// largest pages and calls fn for every item. fn returning ErrStop ends the
+// walk with a nil error; any other error ends it with that error.
+func ForEach[T any](ctx context.Context, list func(context.Context, PageRequest) (Page[T], error), fn func(T) error) error {
+	p := PageRequest{Limit: MaxLimit}
+	for {
+		page, err := list(ctx, p)
+		if err != nil {
+			return err
+		}
+		for _, item := range page.Items {
+			if err := fn(item); err != nil {
+				if errors.Is(err, ErrStop) {
+					return nil
+				}
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		p.Cursor = page.Next
+	}
+}
+
+// Conversations adapts ListConversations with a fixed filter to ForEach.
+func Conversations(s Store, f ConversationFilter) func(context.Context, PageRequest) (Page[routing.Conversation], error) {
+	return func(ctx context.Context, p PageRequest) (Page[routing.Conversation], error) {
+		f.PageRequest = p
+		return s.ListConversations(ctx, f)
+	}
 }

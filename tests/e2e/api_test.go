@@ -140,6 +140,7 @@ func TestBadInput(t *testing.T) {
 	e.team("front", routing.RoundRobin, routing.ModeAutomatic, false)
 	e.agent("ag", 5, routing.StatusOnline, "front")
 	e.agent("bo", 5, routing.StatusOnline, "front")
+	e.agent("full", 0, routing.StatusOnline)
 	c := e.inbound("+33612345678", "bonjour")
 	before := e.conv(c)
 	agentsBefore := len(e.must(e.call("GET", "/v1/agents", e.admin, nil), 200).items())
@@ -161,6 +162,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown conversation", "POST", "/v1/conversations/conv_nope/close", `{}`, 404, "not_found", ""},
 		{"unknown agent target", "POST", "/v1/conversations/" + c + "/assign", `{"agentId":"ghost","note":"n"}`, 400, "invalid_argument", "agentId"},
 		{"unknown team target", "POST", "/v1/conversations/" + c + "/assign", `{"teamId":"ghost","note":"n"}`, 400, "invalid_argument", "teamId"},
+		{"agent at capacity", "POST", "/v1/conversations/" + c + "/assign", `{"agentId":"full","note":"n"}`, 409, "conflict", "agentId"},
 		{"both targets", "POST", "/v1/conversations/" + c + "/assign", `{"teamId":"front","agentId":"bo","note":"n"}`, 400, "invalid_argument", "agentId"},
 		{"stale version", "POST", "/v1/conversations/" + c + "/assign", fmt.Sprintf(`{"agentId":"bo","note":"n","version":%d}`, int(before.num("version"))-1), 409, "conflict", ""},
 		{"bad escalation type", "POST", "/v1/conversations/" + c + "/escalate", `{"type":"soon","summary":"s"}`, 400, "invalid_argument", "type"},
