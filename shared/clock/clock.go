@@ -3,6 +3,7 @@
 package clock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -50,5 +51,18 @@ func (v *Virtual) Set(t time.Time) {
 	defer v.mu.Unlock()
 	if t.After(v.now) {
 		v.now = t.UTC()
+	}
+}
+
+// Sleep waits for d of real time or until ctx ends (then it returns ctx.Err()).
+// Retry loops that back off between attempts use it.
+func Sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/ids"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
@@ -208,14 +209,7 @@ func (c *Client) sleep(ctx context.Context, d time.Duration) error {
 	if c.Sleep != nil {
 		return c.Sleep(ctx, d)
 	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
+	return clock.Sleep(ctx, d)
 }
 
 // Redact removes every non-empty secret from s and shortens it to 200 runes.

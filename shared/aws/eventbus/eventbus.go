@@ -27,6 +27,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/switchboard-oss/switchboard/events"
+	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
 
@@ -79,7 +80,7 @@ func WithLogger(l *slog.Logger) Option { return func(p *Publisher) { p.log = l }
 
 // New returns a publisher to the named bus. It makes no call.
 func New(api API, busName string, opts ...Option) *Publisher {
-	p := &Publisher{api: api, bus: busName, retries: 4, backoff: 100 * time.Millisecond, sleep: sleepCtx, log: slog.Default()}
+	p := &Publisher{api: api, bus: busName, retries: 4, backoff: 100 * time.Millisecond, sleep: clock.Sleep, log: slog.Default()}
 	for _, o := range opts {
 		o(p)
 	}
@@ -324,17 +325,6 @@ func (p *Publisher) translate(ctx context.Context, err error) (error, bool) {
 	}
 	p.log.ErrorContext(ctx, "eventbus: unexpected error", "bus", p.bus, "error", err)
 	return routing.Errorf(routing.CodeInternal, "event bus failure"), false
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Received is an event as EventBridge delivers it to a Lambda target (the

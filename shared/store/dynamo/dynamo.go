@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/store"
 )
 
@@ -82,7 +83,7 @@ func New(client API, table string, opts ...Option) *Store {
 		log:          slog.Default(),
 		retries:      8,
 		backoff:      10 * time.Millisecond,
-		sleep:        sleepCtx,
+		sleep:        clock.Sleep,
 		batchRetries: 10,
 	}
 	for _, o := range opts {
@@ -102,15 +103,4 @@ func (s *Store) returnCapacity() types.ReturnConsumedCapacity {
 		return types.ReturnConsumedCapacityTotal
 	}
 	return types.ReturnConsumedCapacityNone
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
