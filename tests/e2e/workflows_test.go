@@ -430,3 +430,46 @@ func TestS5RouteByLanguage(t *testing.T) {
 		}
 	}
 }
+
+// Drafts and versions: validation errors name the step and field; a
+// published version never changes; a run finishes on the version it started
+// with, while new runs take the new version.
+func TestWorkflowVersions(t *testing.T) {
+	e := start(t, "")
+	e.team("first", routing.RoundRobin, routing.ModeAutomatic, true)
+	e.team("second", routing.RoundRobin, routing.ModeAutomatic, true)
+	e.team("third", routing.RoundRobin, routing.ModeAutomatic, true)
+	e.agent("alba", 5, routing.StatusOnline, "first")
+	e.agent("beto", 5, routing.StatusOnline, "second")
+	e.agent("cruz", 5, routing.StatusOnline, "third")
+
+	bad := strings.Replace(fmt.Sprintf(s2Workflow, "v", "alba", "15m", "second"), "team: second", "team: nowhere", 1)
+	r := e.call("POST", "/v1/workflows", e.admin, bad)
+	if r.Status != 400 || r.str("error.field") != "steps[reassign].team" {
+		t.Fatalf("invalid draft: %d %s", r.Status, r.Raw)
+	}
+	if r := e.call("GET", "/v1/workflows/reassign-v", e.admin, nil); r.Status != 404 {
+		t.Fatalf("a refused draft was stored: %d", r.Status)
+	}
+
+	id := e.publish(fmt.Sprintf(s2Workflow, "v", "alba", "15m", "second"))
+	asl1 := e.must(e.call("GET", "/v1/workflows/"+id+"/asl", e.admin, nil), 200).Raw
+	c1 := e.inbound("+34600400001", "hola") // starts on version 1
+
+	e.must(e.call("POST", "/v1/workflows", e.admin, fmt.Sprintf(s2Workflow, "v", "alba", "15m", "third")), 200)
+	pub := e.must(e.call("POST", "/v1/workflows/"+id+"/publish", e.admin, nil), 200)
+	if pub.num("version") != 2 {
+		t.Fatalf("second publish: %s", pub.Raw)
+	}
+	if again := e.must(e.call("GET", "/v1/workflows/"+id+"/asl?version=1", e.admin, nil), 200).Raw; string(again) != string(asl1) {
+		t.Fatal("version 1 changed after version 2 was published")
+	}
+	c2 := e.inbound("+34600400002", "hola") // starts on version 2
+	e.advance(16 * time.Minute)
+	if a := e.conv(c1).str("assigneeId"); a != "beto" {
+		t.Fatalf("the version-1 run should reassign to team second, got %q", a)
+	}
+	if a := e.conv(c2).str("assigneeId"); a != "cruz" {
+		t.Fatalf("the version-2 run should reassign to team third, got %q", a)
+	}
+}
