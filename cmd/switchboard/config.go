@@ -4,7 +4,6 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/engine"
-	"github.com/switchboard-oss/switchboard/shared/store"
 )
 
 func engineConfig(session, warning time.Duration) engine.Config {
@@ -12,5 +11,3 @@ func engineConfig(session, warning time.Duration) engine.Config {
 	c.SessionLength, c.SessionWarning = session, warning
 	return c
 }
-
-func storePage() store.PageRequest { return store.PageRequest{Limit: store.MaxLimit} }

@@ -62,10 +62,6 @@ type optPath struct {
 	path *jpath // nil with !null means "$"
 }
 
-func (o optPath) isRoot() bool {
-	return !o.null && (o.path == nil || len(o.path.segs) == 0 && !o.path.context)
-}
-
 // valueExpr is a field that is either a reference path or an intrinsic call
 // (ErrorPath, CausePath).
 type valueExpr struct {

@@ -10,7 +10,6 @@ package engine
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -241,5 +240,3 @@ func maxLen(field, v string, n int) error {
 	}
 	return nil
 }
-
-func errf(format string, args ...any) error { return fmt.Errorf(format, args...) }

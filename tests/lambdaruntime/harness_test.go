@@ -54,8 +54,10 @@ func goTool(t testing.TB) string {
 	if p, err := exec.LookPath("go"); err == nil {
 		return p
 	}
-	if p := filepath.Join(runtime.GOROOT(), "bin", "go"); fileExists(p) {
-		return p
+	if out, err := exec.Command("go", "env", "GOROOT").Output(); err == nil {
+		if p := filepath.Join(strings.TrimSpace(string(out)), "bin", "go"); fileExists(p) {
+			return p
+		}
 	}
 	if os.Getenv(dynamolocal.RequireToolsEnv) == "1" {
 		t.Fatalf("the go command is not on PATH (%s=1 makes this a failure)", dynamolocal.RequireToolsEnv)

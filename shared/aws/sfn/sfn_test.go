@@ -47,16 +47,15 @@ type fakeSFN struct {
 	execs    map[string]string   // version ARN + "/" + name -> input
 	tokens   map[string]error    // task token -> error to answer
 
-	creates       []*awssfn.CreateStateMachineInput
-	updates       []*awssfn.UpdateStateMachineInput
-	publishes     []*awssfn.PublishStateMachineVersionInput
-	aliasCreates  []*awssfn.CreateStateMachineAliasInput
-	aliasUpdates  []*awssfn.UpdateStateMachineAliasInput
-	starts        []*awssfn.StartExecutionInput
-	successes     []*awssfn.SendTaskSuccessInput
-	failures      []*awssfn.SendTaskFailureInput
-	failNext      map[string]error // operation -> error for its next call
-	region, accnt string
+	creates      []*awssfn.CreateStateMachineInput
+	updates      []*awssfn.UpdateStateMachineInput
+	publishes    []*awssfn.PublishStateMachineVersionInput
+	aliasCreates []*awssfn.CreateStateMachineAliasInput
+	aliasUpdates []*awssfn.UpdateStateMachineAliasInput
+	starts       []*awssfn.StartExecutionInput
+	successes    []*awssfn.SendTaskSuccessInput
+	failures     []*awssfn.SendTaskFailureInput
+	failNext     map[string]error // operation -> error for its next call
 }
 
 type machine struct {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
@@ -52,7 +53,7 @@ func (s *Store) Commit(ctx context.Context, tx store.Tx) error {
 	s.closeMu.RLock()
 	if s.closed {
 		s.closeMu.RUnlock()
-		return internal("commit", bbolt.ErrDatabaseNotOpen)
+		return internal("commit", berrors.ErrDatabaseNotOpen)
 	}
 	s.reqs <- r
 	s.closeMu.RUnlock()

@@ -60,12 +60,6 @@ func queueKey(c routing.Conversation) []byte {
 	return append(b, c.ID...)
 }
 
-// idFromTimedKey returns the id at the end of a key with the given prefix
-// length followed by a time.
-func idFromTimedKey(k []byte, prefixLen int) string {
-	return string(k[prefixLen+timeLen:])
-}
-
 // hasSep reports whether s holds the key separator.
 func hasSep(s string) bool { return strings.IndexByte(s, sep) >= 0 }
 

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
@@ -108,7 +109,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	db, err := bbolt.Open(path, 0o600, &bbolt.Options{Timeout: o.lockTimeout, NoSync: o.noSync, NoFreelistSync: true, FreelistType: bbolt.FreelistMapType})
 	if err != nil {
-		if errors.Is(err, bbolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("bolt store: %s is in use by another process: %w", path, err)
 		}
 		return nil, fmt.Errorf("bolt store: open %s: %w", path, err)
