@@ -232,10 +232,11 @@ func (s *Service) start(ctx context.Context, p *published, convID, key string, t
 		return "", err
 	}
 	name := executionName(p.v.WorkflowID, p.v.Number, key)
-	if err := s.runner.Start(ctx, StartRequest{Name: name, WorkflowID: p.v.WorkflowID, Version: p.v.Number, ASL: p.v.ASL, Express: p.express, Input: raw}); err != nil {
-		return "", err
-	}
-	// one timeline entry per execution, however often the event is delivered
+	// One timeline entry per execution, however often the event is
+	// delivered, written before the run so it precedes the run's own steps.
+	// A redelivery skips the entry but still starts the run: Start is
+	// idempotent by name, so a run whose start failed after the entry was
+	// written starts on the retry.
 	now := s.clock.Now()
 	err = s.st.Commit(ctx, store.Tx{
 		Claims: []store.Claim{{Key: "run#" + name, At: now, ExpiresAt: now.Add(90 * 24 * time.Hour)}},
@@ -243,7 +244,10 @@ func (s *Service) start(ctx context.Context, p *published, convID, key string, t
 			Actor: "workflow:" + p.v.WorkflowID, Note: p.def.Name, Data: map[string]any{"execution": name, "version": p.v.Number, "trigger": trig.Type}}},
 	})
 	if err != nil && !routing.IsConflict(err, routing.ReasonDuplicate) {
-		s.log.Warn("workflow start not recorded", "execution", name, "err", err)
+		return "", err
+	}
+	if err := s.runner.Start(ctx, StartRequest{Name: name, WorkflowID: p.v.WorkflowID, Version: p.v.Number, ASL: p.v.ASL, Express: p.express, Input: raw}); err != nil {
+		return "", err
 	}
 	return name, nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -20,16 +21,39 @@ type Generator interface {
 var b32 = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
 
 // Random makes ids that sort by creation time: prefix_ + 48-bit milliseconds +
-// 80 random bits, in Crockford base32 (lowercase).
+// 80 random bits, in Crockford base32 (lowercase). Within one millisecond the
+// ids of a process still sort in creation order: the random part of the next
+// id is the previous one plus one (like monotonic ULIDs), so timeline events
+// written at the same instant keep their order.
 type Random struct{}
+
+var mono struct {
+	sync.Mutex
+	ms   uint64
+	last [10]byte
+}
 
 // New returns a new id.
 func (Random) New(prefix string) string {
 	var b [16]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
-	if _, err := rand.Read(b[6:]); err != nil {
+	ms := uint64(time.Now().UnixMilli())
+	mono.Lock()
+	if ms <= mono.ms {
+		ms = mono.ms
+		for i := len(mono.last) - 1; i >= 0; i-- { // increment, carrying
+			mono.last[i]++
+			if mono.last[i] != 0 {
+				break
+			}
+		}
+	} else if _, err := rand.Read(mono.last[:]); err != nil {
+		mono.Unlock()
 		panic(fmt.Sprintf("ids: no randomness: %v", err))
 	}
+	mono.ms = ms
+	copy(b[6:], mono.last[:])
+	mono.Unlock()
+	binary.BigEndian.PutUint64(b[:8], ms<<16|uint64(b[6])<<8|uint64(b[7]))
 	return prefix + "_" + strings.ToLower(b32.EncodeToString(b[:]))
 }
 
