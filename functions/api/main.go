@@ -8,11 +8,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
 )
 
 func main() {
-	env, err := lambdahost.LoadEnv(lambdahost.FunctionAPI, nil)
+	env, err := lambdahost.LoadEnv(deployenv.API, nil)
 	if err != nil {
 		lambdahost.InitFailed(err)
 	}

@@ -8,11 +8,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
 )
 
 func main() {
-	env, err := lambdahost.LoadEnv(lambdahost.FunctionDispatcher, nil)
+	env, err := lambdahost.LoadEnv(deployenv.Dispatcher, nil)
 	if err != nil {
 		lambdahost.InitFailed(err)
 	}

@@ -7,11 +7,12 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
 )
 
 func main() {
-	env, err := lambdahost.LoadEnv(lambdahost.FunctionTask, nil)
+	env, err := lambdahost.LoadEnv(deployenv.Task, nil)
 	if err != nil {
 		lambdahost.InitFailed(err)
 	}

@@ -17,20 +17,8 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/switchboard-oss/switchboard/events"
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 )
-
-// Names of the Lambda functions. Each one is built to <AssetDir>/<name>/bootstrap
-// from ./functions/<name>.
-const (
-	FunctionAPI        = "api"
-	FunctionWebhooks   = "webhooks"
-	FunctionDispatcher = "dispatcher"
-	FunctionTask       = "task"
-	FunctionSweeper    = "sweeper"
-)
-
-// FunctionNames lists every Lambda function of the stack, in creation order.
-var FunctionNames = []string{FunctionAPI, FunctionWebhooks, FunctionDispatcher, FunctionTask, FunctionSweeper}
 
 // EventSource is the EventBridge source of every Switchboard event (the event
 // contract's events.Source); the dispatcher rule matches it.
@@ -235,7 +223,7 @@ func (p Props) Validate() error {
 		bad(CtxAssetDir, "must not be empty")
 	} else {
 		var missing []string
-		for _, name := range FunctionNames {
+		for _, name := range deployenv.Functions {
 			if st, err := os.Stat(filepath.Join(p.AssetDir, name, "bootstrap")); err != nil || st.IsDir() {
 				missing = append(missing, name)
 			}

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2"
 
 	"github.com/switchboard-oss/switchboard/infra/stack"
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 )
 
 // placeholderAssets writes <dir>/<name>/bootstrap for the given functions.
@@ -34,7 +35,7 @@ func propsFrom(ctx map[string]any) (stack.Props, error) {
 }
 
 func TestPropsDefaults(t *testing.T) {
-	dir := placeholderAssets(t, stack.FunctionNames...)
+	dir := placeholderAssets(t, deployenv.Functions...)
 	got, err := propsFrom(map[string]any{stack.CtxAssetDir: dir})
 	if err != nil {
 		t.Fatal(err)
@@ -54,7 +55,7 @@ func TestPropsDefaults(t *testing.T) {
 }
 
 func TestPropsRelativeAssetDirIsFromRepoRoot(t *testing.T) {
-	dir := placeholderAssets(t, stack.FunctionNames...)
+	dir := placeholderAssets(t, deployenv.Functions...)
 	root, err := stack.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +77,7 @@ func TestPropsRelativeAssetDirIsFromRepoRoot(t *testing.T) {
 }
 
 func TestPropsContextValues(t *testing.T) {
-	dir := placeholderAssets(t, stack.FunctionNames...)
+	dir := placeholderAssets(t, deployenv.Functions...)
 	got, err := propsFrom(map[string]any{
 		stack.CtxAssetDir:           dir,
 		stack.CtxRemovalPolicy:      "DESTROY",
@@ -100,7 +101,7 @@ func TestPropsContextValues(t *testing.T) {
 }
 
 func TestPropsErrorsNameTheContextKey(t *testing.T) {
-	dir := placeholderAssets(t, stack.FunctionNames...)
+	dir := placeholderAssets(t, deployenv.Functions...)
 	cases := []struct {
 		ctx  map[string]any
 		want []string
@@ -143,7 +144,7 @@ func TestPropsErrorsNameTheContextKey(t *testing.T) {
 }
 
 func TestPropsMissingBootstrap(t *testing.T) {
-	dir := placeholderAssets(t, stack.FunctionAPI, stack.FunctionWebhooks, stack.FunctionTask)
+	dir := placeholderAssets(t, deployenv.API, deployenv.Webhooks, deployenv.Task)
 	_, err := propsFrom(map[string]any{stack.CtxAssetDir: dir})
 	if err == nil {
 		t.Fatal("no error with dispatcher and sweeper bootstraps missing")

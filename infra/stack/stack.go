@@ -26,16 +26,18 @@ import (
 	"github.com/aws/constructs-go/constructs/v10"
 	"github.com/aws/jsii-runtime-go"
 	"github.com/cdklabs/cdk-nag-go/cdknag/v2"
+
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 )
 
 // Logical ids that stay fixed whatever the construct tree looks like, so that
 // `sam local invoke <LogicalId>`, dashboards and tests can name them.
 var functionLogicalIDs = map[string]string{
-	FunctionAPI:        "ApiFunction",
-	FunctionWebhooks:   "WebhooksFunction",
-	FunctionDispatcher: "DispatcherFunction",
-	FunctionTask:       "TaskFunction",
-	FunctionSweeper:    "SweeperFunction",
+	deployenv.API:        "ApiFunction",
+	deployenv.Webhooks:   "WebhooksFunction",
+	deployenv.Dispatcher: "DispatcherFunction",
+	deployenv.Task:       "TaskFunction",
+	deployenv.Sweeper:    "SweeperFunction",
 }
 
 // FunctionLogicalID returns the CloudFormation logical id of a function
@@ -51,20 +53,6 @@ const (
 
 // TableIndexes are the global secondary indexes; index gsiN has keys gsiNpk/gsiNsk.
 var TableIndexes = []string{"gsi1", "gsi2", "gsi3"}
-
-// Environment variable names set on the functions.
-const (
-	EnvTableName             = "TABLE_NAME"
-	EnvEventBusName          = "EVENT_BUS_NAME"
-	EnvSecretsPrefix         = "SECRETS_PREFIX"
-	EnvSessionHours          = "SESSION_HOURS"
-	EnvSessionWarningMinutes = "SESSION_WARNING_MINUTES"
-	EnvTaskFunctionARN       = "TASK_FUNCTION_ARN"
-	EnvStateMachineRoleARN   = "STATE_MACHINE_ROLE_ARN"
-	EnvStateMachinePrefix    = "STATE_MACHINE_PREFIX"
-	EnvStateMachineARNPrefix = "STATE_MACHINE_ARN_PREFIX"
-	EnvStateMachineLogGroup  = "STATE_MACHINE_LOG_GROUP_ARN"
-)
 
 // Build reads the props from the app's context, adds the stack to the app and
 // applies the cdk-nag AwsSolutions checks to the whole app. infra/main.go and
@@ -265,8 +253,8 @@ func (b *builder) functions() {
 	p := b.props
 	common := func(extra map[string]*string) map[string]*string {
 		env := map[string]*string{
-			EnvTableName:    b.table.TableName(),
-			EnvEventBusName: b.bus.EventBusName(),
+			deployenv.TableName:    b.table.TableName(),
+			deployenv.EventBusName: b.bus.EventBusName(),
 		}
 		for k, v := range extra {
 			env[k] = v
@@ -274,10 +262,10 @@ func (b *builder) functions() {
 		return env
 	}
 	session := map[string]*string{
-		EnvSessionHours:          jsii.String(strconv.Itoa(p.SessionHours)),
-		EnvSessionWarningMinutes: jsii.String(strconv.Itoa(p.SessionWarningMinutes)),
+		deployenv.SessionHours:          jsii.String(strconv.Itoa(p.SessionHours)),
+		deployenv.SessionWarningMinutes: jsii.String(strconv.Itoa(p.SessionWarningMinutes)),
 	}
-	secrets := map[string]*string{EnvSecretsPrefix: jsii.String(p.SecretsPrefix)}
+	secrets := map[string]*string{deployenv.SecretsPrefix: jsii.String(p.SecretsPrefix)}
 	smArnPrefix := b.stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("states"), Resource: jsii.String("stateMachine"),
 		ResourceName: jsii.String(p.StateMachinePrefix), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
@@ -294,41 +282,41 @@ func (b *builder) functions() {
 
 	// The task function comes first: the api function's environment names it.
 	b.newFunction(functionSpec{
-		name:        FunctionTask,
+		name:        deployenv.Task,
 		description: "Switchboard workflow task: runs the steps of workflow state machines",
 		timeout:     60,
 		env:         merge(secrets),
 	})
 	b.newFunction(functionSpec{
-		name:        FunctionAPI,
+		name:        deployenv.API,
 		description: "Switchboard HTTP API (every route but the webhooks)",
 		timeout:     29, // API Gateway's integration timeout is 30 s
 		env: merge(secrets, session, map[string]*string{
-			EnvTaskFunctionARN:       b.fns[FunctionTask].FunctionArn(),
-			EnvStateMachineRoleARN:   b.smRole.RoleArn(),
-			EnvStateMachinePrefix:    jsii.String(p.StateMachinePrefix),
-			EnvStateMachineARNPrefix: smArnPrefix,
-			EnvStateMachineLogGroup:  b.smLogGroup.LogGroupArn(),
+			deployenv.TaskFunctionARN:       b.fns[deployenv.Task].FunctionArn(),
+			deployenv.StateMachineRoleARN:   b.smRole.RoleArn(),
+			deployenv.StateMachinePrefix:    jsii.String(p.StateMachinePrefix),
+			deployenv.StateMachineARNPrefix: smArnPrefix,
+			deployenv.StateMachineLogGroup:  b.smLogGroup.LogGroupArn(),
 		}),
 	})
 	b.newFunction(functionSpec{
-		name:        FunctionWebhooks,
+		name:        deployenv.Webhooks,
 		description: "Switchboard provider webhooks: verify, dedupe, store, publish",
 		timeout:     10,
 		env:         merge(secrets),
 	})
 	b.newFunction(functionSpec{
-		name:        FunctionDispatcher,
+		name:        deployenv.Dispatcher,
 		description: "Switchboard dispatcher: EventBridge events (workflow triggers, pending-queue drains)",
 		timeout:     60,
 		env: merge(secrets, session, map[string]*string{
-			EnvStateMachinePrefix:    jsii.String(p.StateMachinePrefix),
-			EnvStateMachineARNPrefix: smArnPrefix,
+			deployenv.StateMachinePrefix:    jsii.String(p.StateMachinePrefix),
+			deployenv.StateMachineARNPrefix: smArnPrefix,
 		}),
 		async: &asyncConfig{retries: 2, maxAge: awscdk.Duration_Hours(jsii.Number(6)), deadQueue: b.dispatcherDLQ},
 	})
 	b.newFunction(functionSpec{
-		name:        FunctionSweeper,
+		name:        deployenv.Sweeper,
 		description: "Switchboard sweeper: agent session warnings and expiry, every minute",
 		timeout:     55,
 		env:         merge(session),
@@ -337,12 +325,12 @@ func (b *builder) functions() {
 	})
 
 	// Data and events: every function reads and writes the table and publishes.
-	for _, name := range FunctionNames {
+	for _, name := range deployenv.Functions {
 		b.table.GrantReadWriteData(b.fns[name])
 		b.bus.GrantPutEventsTo(b.fns[name], nil)
 	}
 	// Provider credentials: only the functions that talk to providers.
-	for _, name := range []string{FunctionAPI, FunctionWebhooks, FunctionDispatcher, FunctionTask} {
+	for _, name := range []string{deployenv.API, deployenv.Webhooks, deployenv.Dispatcher, deployenv.Task} {
 		b.roles[name].AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 			Sid:       jsii.String("ProviderSecrets"),
 			Actions:   jsii.Strings("secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"),
@@ -352,7 +340,7 @@ func (b *builder) functions() {
 
 	// Step Functions.
 	sm := []*string{b.smArn}
-	apiRole := b.roles[FunctionAPI]
+	apiRole := b.roles[deployenv.API]
 	apiRole.AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid: jsii.String("ManageWorkflowStateMachines"),
 		Actions: jsii.Strings(
@@ -381,18 +369,18 @@ func (b *builder) functions() {
 	// authorised against the caller too.
 	apiRole.AddToPrincipalPolicy(logDeliveryStatement())
 
-	b.roles[FunctionDispatcher].AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	b.roles[deployenv.Dispatcher].AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("RunWorkflows"),
 		Actions:   jsii.Strings("states:StartExecution", "states:SendTaskSuccess", "states:SendTaskFailure"),
 		Resources: &sm,
 	}))
-	b.roles[FunctionTask].AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+	b.roles[deployenv.Task].AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
 		Sid:       jsii.String("AnswerWorkflowTasks"),
 		Actions:   jsii.Strings("states:SendTaskSuccess", "states:SendTaskFailure"),
 		Resources: &sm,
 	}))
 	// The state machines may invoke the task function only.
-	b.fns[FunctionTask].GrantInvoke(b.smRole)
+	b.fns[deployenv.Task].GrantInvoke(b.smRole)
 
 	b.suppressRoleWildcards()
 }
@@ -451,9 +439,9 @@ func (b *builder) suppressRoleWildcards() {
 	secrets := regexSuppression(`^Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:` +
 		regexp.QuoteMeta(p.SecretsPrefix) + `\*$`)
 
-	for _, name := range FunctionNames {
+	for _, name := range deployenv.Functions {
 		starReason := "Resource * only for actions without resource-level permissions: X-Ray xray:PutTraceSegments/PutTelemetryRecords (active tracing)."
-		if name == FunctionAPI {
+		if name == deployenv.API {
 			starReason = "Resource * only for actions without resource-level permissions: X-Ray xray:PutTraceSegments/PutTelemetryRecords (active tracing) " +
 				"and the CloudWatch Logs log-delivery actions Step Functions checks when the api creates a state machine with logging."
 		}
@@ -470,7 +458,7 @@ func (b *builder) suppressRoleWildcards() {
 			},
 		}
 		switch name {
-		case FunctionAPI, FunctionDispatcher, FunctionTask:
+		case deployenv.API, deployenv.Dispatcher, deployenv.Task:
 			s = append(s, &cdknag.NagPackSuppression{
 				Id: jsii.String("AwsSolutions-IAM5"),
 				Reason: jsii.String("Workflow state machines are created at runtime when a workflow is published, so their names are only known by the prefix " +
@@ -479,7 +467,7 @@ func (b *builder) suppressRoleWildcards() {
 			})
 		}
 		switch name {
-		case FunctionAPI, FunctionWebhooks, FunctionDispatcher, FunctionTask:
+		case deployenv.API, deployenv.Webhooks, deployenv.Dispatcher, deployenv.Task:
 			s = append(s, &cdknag.NagPackSuppression{
 				Id: jsii.String("AwsSolutions-IAM5"),
 				Reason: jsii.String("Provider credentials are stored by operators as Secrets Manager secrets named " + p.SecretsPrefix +
@@ -516,7 +504,7 @@ func (b *builder) eventRouting() {
 		EventBus:     b.bus,
 		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(EventSource)},
 	})
-	rule.AddTarget(awseventstargets.NewLambdaFunction(b.fns[FunctionDispatcher], &awseventstargets.LambdaFunctionProps{
+	rule.AddTarget(awseventstargets.NewLambdaFunction(b.fns[deployenv.Dispatcher], &awseventstargets.LambdaFunctionProps{
 		DeadLetterQueue: b.eventDLQ,
 		RetryAttempts:   jsii.Number(8),
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(2)),
@@ -526,7 +514,7 @@ func (b *builder) eventRouting() {
 		Description: jsii.String("Runs the sweeper every minute (agent session warnings and expiry)"),
 		Schedule:    awsevents.Schedule_Rate(awscdk.Duration_Minutes(jsii.Number(1))),
 	})
-	schedule.AddTarget(awseventstargets.NewLambdaFunction(b.fns[FunctionSweeper], &awseventstargets.LambdaFunctionProps{
+	schedule.AddTarget(awseventstargets.NewLambdaFunction(b.fns[deployenv.Sweeper], &awseventstargets.LambdaFunctionProps{
 		DeadLetterQueue: b.eventDLQ,
 		RetryAttempts:   jsii.Number(2),
 		MaxEventAge:     awscdk.Duration_Minutes(jsii.Number(1)),
@@ -589,8 +577,8 @@ func (b *builder) httpAPI() {
 		authorizer = b.userPool()
 	}
 
-	apiIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), b.fns[FunctionAPI], nil)
-	hooksIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("WebhooksIntegration"), b.fns[FunctionWebhooks], nil)
+	apiIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("ApiIntegration"), b.fns[deployenv.API], nil)
+	hooksIntegration := awsapigatewayv2integrations.NewHttpLambdaIntegration(jsii.String("WebhooksIntegration"), b.fns[deployenv.Webhooks], nil)
 
 	b.api.AddRoutes(&awsapigatewayv2.AddRoutesOptions{
 		Path:        jsii.String("/v1/{proxy+}"),
@@ -751,7 +739,7 @@ func (b *builder) alarms() {
 		a.AddAlarmAction(action)
 		a.AddOkAction(action)
 	}
-	for _, name := range FunctionNames {
+	for _, name := range deployenv.Functions {
 		alarm(functionLogicalIDs[name]+"Errors", "The "+name+" function reported errors",
 			b.fns[name].MetricErrors(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}))
 	}

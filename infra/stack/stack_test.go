@@ -16,6 +16,7 @@ import (
 	"github.com/aws/jsii-runtime-go"
 
 	"github.com/switchboard-oss/switchboard/infra/stack"
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 )
 
 // synthesized is one stack synthesized once in TestMain and shared by the tests.
@@ -91,7 +92,7 @@ func run(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	assets := filepath.Join(dir, "lambda")
-	for _, name := range stack.FunctionNames {
+	for _, name := range deployenv.Functions {
 		if err := os.MkdirAll(filepath.Join(assets, name), 0o755); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
@@ -419,11 +420,11 @@ func TestTable(t *testing.T) {
 func TestFunctions(t *testing.T) {
 	for _, s := range []synthesized{def, ext} {
 		check(t, s.name+" function count (no helper functions)", func() {
-			s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(stack.FunctionNames)))
+			s.tpl.ResourceCountIs(jsii.String("AWS::Lambda::Function"), jsii.Number(len(deployenv.Functions)))
 		})
 		memory := map[string]float64{"default": 256, "external-oidc": 512}[s.name]
 		retention := map[string]float64{"default": 30, "external-oidc": 90}[s.name]
-		for _, name := range stack.FunctionNames {
+		for _, name := range deployenv.Functions {
 			id := stack.FunctionLogicalID(name)
 			p := s.props(t, id)
 			if p["Runtime"] != "provided.al2023" || p["Handler"] != "bootstrap" || !equalStrings(strs(p["Architectures"]), []string{"arm64"}) {
@@ -444,7 +445,7 @@ func TestFunctions(t *testing.T) {
 		}
 		// Distinct placeholder files per function give distinct code objects.
 		keys := map[string]string{}
-		for _, name := range stack.FunctionNames {
+		for _, name := range deployenv.Functions {
 			code := s.props(t, stack.FunctionLogicalID(name))["Code"].(map[string]any)
 			k := render(code["S3Key"])
 			if other, dup := keys[k]; dup {
@@ -494,7 +495,7 @@ func TestFunctionEnvironment(t *testing.T) {
 			return out
 		}
 		expected := map[string]want{
-			stack.FunctionAPI: with(want{
+			deployenv.API: with(want{
 				"SECRETS_PREFIX": secrets, "SESSION_HOURS": hours, "SESSION_WARNING_MINUTES": warn,
 				"TASK_FUNCTION_ARN":           "${TaskFunction.Arn}",
 				"STATE_MACHINE_ROLE_ARN":      "${" + smRole + ".Arn}",
@@ -502,13 +503,13 @@ func TestFunctionEnvironment(t *testing.T) {
 				"STATE_MACHINE_ARN_PREFIX":    arnPattern("states", "stateMachine", prefix),
 				"STATE_MACHINE_LOG_GROUP_ARN": "${" + smLogs + ".Arn}",
 			}),
-			stack.FunctionWebhooks: with(want{"SECRETS_PREFIX": secrets}),
-			stack.FunctionDispatcher: with(want{
+			deployenv.Webhooks: with(want{"SECRETS_PREFIX": secrets}),
+			deployenv.Dispatcher: with(want{
 				"SECRETS_PREFIX": secrets, "SESSION_HOURS": hours, "SESSION_WARNING_MINUTES": warn,
 				"STATE_MACHINE_PREFIX": prefix, "STATE_MACHINE_ARN_PREFIX": arnPattern("states", "stateMachine", prefix),
 			}),
-			stack.FunctionTask:    with(want{"SECRETS_PREFIX": secrets}),
-			stack.FunctionSweeper: with(want{"SESSION_HOURS": hours, "SESSION_WARNING_MINUTES": warn}),
+			deployenv.Task:    with(want{"SECRETS_PREFIX": secrets}),
+			deployenv.Sweeper: with(want{"SESSION_HOURS": hours, "SESSION_WARNING_MINUTES": warn}),
 		}
 		for name, w := range expected {
 			env := s.props(t, stack.FunctionLogicalID(name))["Environment"].(map[string]any)["Variables"].(map[string]any)
@@ -663,7 +664,7 @@ func TestLeastPrivilege(t *testing.T) {
 		table := "${" + s.onlyID(t, "AWS::DynamoDB::Table") + ".Arn}"
 		bus := "${" + s.onlyID(t, "AWS::Events::EventBus") + ".Arn}"
 		secrets := map[string]string{"default": "switchboard/", "external-oidc": extSecrets}[s.name]
-		for _, name := range stack.FunctionNames {
+		for _, name := range deployenv.Functions {
 			role := s.roleOfFunction(t, stack.FunctionLogicalID(name))
 			// TransactWriteItems is authorised per item by these actions.
 			for _, a := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
@@ -679,7 +680,7 @@ func TestLeastPrivilege(t *testing.T) {
 				t.Errorf("%s %s: PutEvents on %v, want the Switchboard bus", s.name, name, got)
 			}
 			got := s.allowedResources(t, role, "secretsmanager:GetSecretValue")
-			if name == stack.FunctionSweeper {
+			if name == deployenv.Sweeper {
 				if len(got) != 0 {
 					t.Errorf("%s sweeper may read secrets %v", s.name, got)
 				}
@@ -949,7 +950,7 @@ func TestAlarms(t *testing.T) {
 			seen[key{render(p["MetricName"]), render(dims[0].(map[string]any)["Value"])}] = true
 		}
 		var want []key
-		for _, name := range stack.FunctionNames {
+		for _, name := range deployenv.Functions {
 			want = append(want, key{"Errors", "${" + stack.FunctionLogicalID(name) + "}"})
 		}
 		for id := range s.ofType("AWS::SQS::Queue") {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/events"
 	"github.com/switchboard-oss/switchboard/shared/aws/awsfake"
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 	"github.com/switchboard-oss/switchboard/shared/aws/eventbus"
 	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
 	"github.com/switchboard-oss/switchboard/shared/clock"
@@ -42,23 +43,23 @@ const (
 // a table and the fakes.
 func stackEnv(fn, table string) map[string]string {
 	all := map[string]string{
-		lambdahost.EnvTableName:             table,
-		lambdahost.EnvEventBusName:          "switchboard",
-		lambdahost.EnvSecretsPrefix:         "switchboard/",
-		lambdahost.EnvSessionHours:          "12",
-		lambdahost.EnvSessionWarningMinutes: "30",
-		lambdahost.EnvStateMachinePrefix:    smPrefix,
-		lambdahost.EnvStateMachineARNPrefix: "arn:aws:states:us-east-1:123456789012:stateMachine:" + smPrefix,
-		lambdahost.EnvTaskFunctionARN:       taskARN,
-		lambdahost.EnvStateMachineRoleARN:   smRoleARN,
-		lambdahost.EnvStateMachineLogGroup:  smLogGroupARN,
+		deployenv.TableName:             table,
+		deployenv.EventBusName:          "switchboard",
+		deployenv.SecretsPrefix:         "switchboard/",
+		deployenv.SessionHours:          "12",
+		deployenv.SessionWarningMinutes: "30",
+		deployenv.StateMachinePrefix:    smPrefix,
+		deployenv.StateMachineARNPrefix: "arn:aws:states:us-east-1:123456789012:stateMachine:" + smPrefix,
+		deployenv.TaskFunctionARN:       taskARN,
+		deployenv.StateMachineRoleARN:   smRoleARN,
+		deployenv.StateMachineLogGroup:  smLogGroupARN,
 	}
 	keep := map[string]bool{}
 	for _, k := range lambdahost.Required(fn) {
 		keep[k] = true
 	}
-	if fn == lambdahost.FunctionAPI || fn == lambdahost.FunctionDispatcher || fn == lambdahost.FunctionSweeper {
-		keep[lambdahost.EnvSessionHours], keep[lambdahost.EnvSessionWarningMinutes] = true, true
+	if fn == deployenv.API || fn == deployenv.Dispatcher || fn == deployenv.Sweeper {
+		keep[deployenv.SessionHours], keep[deployenv.SessionWarningMinutes] = true, true
 	}
 	out := map[string]string{}
 	for k, v := range all {
@@ -274,7 +275,7 @@ func taskPayload(t *testing.T, name, conv string, mutate func(map[string]any)) [
 func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 	f := setup(t)
 	ctx := context.Background()
-	for _, fn := range lambdahost.Functions {
+	for _, fn := range deployenv.Functions {
 		f.start(t, fn)
 	}
 	api, hooks, dispatcher, task, sweeper := f.procs["api"], f.procs["webhooks"], f.procs["dispatcher"], f.procs["task"], f.procs["sweeper"]
@@ -461,10 +462,10 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 	})
 
 	t.Run("task errors are TransientError when storage is down", func(t *testing.T) {
-		env := f.env(lambdahost.FunctionTask)
+		env := f.env(deployenv.Task)
 		env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://127.0.0.1:1" // nothing listens there
 		env["AWS_MAX_ATTEMPTS"] = "1"
-		p := startFunction(t, f.dir, lambdahost.FunctionTask, env)
+		p := startFunction(t, f.dir, deployenv.Task, env)
 		r := p.call(t, taskPayload(t, "sfn-task-snapshot.json", conv2.ID, nil))
 		if r.typ != "TransientError" {
 			t.Errorf("errorType %q (%s), want TransientError: the machines retry on that name", r.typ, r.msg)
@@ -487,7 +488,7 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 
 	t.Run("report", func(t *testing.T) {
 		t.Logf("| function | binary (%s/%s, -s -w) | init (process start to first /next) |", goos(), goarch())
-		for _, fn := range lambdahost.Functions {
+		for _, fn := range deployenv.Functions {
 			p := f.procs[fn]
 			t.Logf("| %s | %s | %v |", fn, mb(fileSize(t, filepath.Join(f.dir, fn))), p.InitTime.Round(100*time.Microsecond))
 		}
@@ -496,9 +497,9 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 
 func TestInitErrorIsReported(t *testing.T) {
 	dir := buildFunctions(t)
-	env := stackEnv(lambdahost.FunctionAPI, "t")
-	delete(env, lambdahost.EnvTableName)
-	p := startFunction(t, dir, lambdahost.FunctionAPI, env)
+	env := stackEnv(deployenv.API, "t")
+	delete(env, deployenv.TableName)
+	p := startFunction(t, dir, deployenv.API, env)
 	select {
 	case e := <-p.rt.InitErrors():
 		if e.Type != lambdahost.InitErrorType || !strings.Contains(e.Message, "TABLE_NAME is not set") {

@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 	"github.com/switchboard-oss/switchboard/shared/store/dynamo/dynamolocal"
 	"github.com/switchboard-oss/switchboard/tests/lambdaruntime"
 )
@@ -91,8 +91,8 @@ func buildFunctions(t testing.TB) string {
 			return
 		}
 		built.dir = dir
-		pkgs := make([]string, len(lambdahost.Functions))
-		for i, f := range lambdahost.Functions {
+		pkgs := make([]string, len(deployenv.Functions))
+		for i, f := range deployenv.Functions {
 			pkgs[i] = "./functions/" + f
 		}
 		cmd := exec.Command(goBin, append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", dir + string(os.PathSeparator)}, pkgs...)...)

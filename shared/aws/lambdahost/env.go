@@ -5,41 +5,19 @@ import (
 	"os"
 	"strconv"
 	"strings"
+
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 )
 
-// Function names: the folders under functions/ and the stack's function names.
+// Environment variables Lambda itself sets (the stack's are in deployenv).
 const (
-	FunctionAPI        = "api"
-	FunctionWebhooks   = "webhooks"
-	FunctionDispatcher = "dispatcher"
-	FunctionTask       = "task"
-	FunctionSweeper    = "sweeper"
-)
-
-// Functions lists every function.
-var Functions = []string{FunctionAPI, FunctionWebhooks, FunctionDispatcher, FunctionTask, FunctionSweeper}
-
-// Environment variables the stack sets (infra/stack: Env*), and
-// AUTH_SUBJECT_CLAIM, which operators may add to the api function.
-const (
-	EnvTableName             = "TABLE_NAME"
-	EnvEventBusName          = "EVENT_BUS_NAME"
-	EnvSecretsPrefix         = "SECRETS_PREFIX"
-	EnvSessionHours          = "SESSION_HOURS"
-	EnvSessionWarningMinutes = "SESSION_WARNING_MINUTES"
-	EnvTaskFunctionARN       = "TASK_FUNCTION_ARN"
-	EnvStateMachineRoleARN   = "STATE_MACHINE_ROLE_ARN"
-	EnvStateMachinePrefix    = "STATE_MACHINE_PREFIX"
-	EnvStateMachineARNPrefix = "STATE_MACHINE_ARN_PREFIX"
-	EnvStateMachineLogGroup  = "STATE_MACHINE_LOG_GROUP_ARN"
-	EnvAuthSubjectClaim      = "AUTH_SUBJECT_CLAIM"
 	// EnvLogLevel is set by Lambda from the function's application log level.
 	EnvLogLevel = "AWS_LAMBDA_LOG_LEVEL"
 )
 
 // Env is a function's configuration, read from its environment.
 type Env struct {
-	Function              string // one of Functions
+	Function              string // one of deployenv.Functions
 	TableName             string
 	EventBusName          string
 	SecretsPrefix         string
@@ -57,12 +35,12 @@ type Env struct {
 // required lists, per function, the variables it cannot start without:
 // exactly what the stack gives it.
 var required = map[string][]string{
-	FunctionAPI: {EnvTableName, EnvEventBusName, EnvSecretsPrefix, EnvStateMachinePrefix, EnvStateMachineARNPrefix,
-		EnvTaskFunctionARN, EnvStateMachineRoleARN, EnvStateMachineLogGroup},
-	FunctionWebhooks:   {EnvTableName, EnvEventBusName, EnvSecretsPrefix},
-	FunctionDispatcher: {EnvTableName, EnvEventBusName, EnvSecretsPrefix, EnvStateMachinePrefix, EnvStateMachineARNPrefix},
-	FunctionTask:       {EnvTableName, EnvEventBusName, EnvSecretsPrefix},
-	FunctionSweeper:    {EnvTableName, EnvEventBusName},
+	deployenv.API: {deployenv.TableName, deployenv.EventBusName, deployenv.SecretsPrefix, deployenv.StateMachinePrefix, deployenv.StateMachineARNPrefix,
+		deployenv.TaskFunctionARN, deployenv.StateMachineRoleARN, deployenv.StateMachineLogGroup},
+	deployenv.Webhooks:   {deployenv.TableName, deployenv.EventBusName, deployenv.SecretsPrefix},
+	deployenv.Dispatcher: {deployenv.TableName, deployenv.EventBusName, deployenv.SecretsPrefix, deployenv.StateMachinePrefix, deployenv.StateMachineARNPrefix},
+	deployenv.Task:       {deployenv.TableName, deployenv.EventBusName, deployenv.SecretsPrefix},
+	deployenv.Sweeper:    {deployenv.TableName, deployenv.EventBusName},
 }
 
 // Required returns the variables function needs, in order.
@@ -75,7 +53,7 @@ func LoadEnv(function string, lookup func(string) (string, bool)) (Env, error) {
 		lookup = os.LookupEnv
 	}
 	if _, ok := required[function]; !ok {
-		return Env{}, fmt.Errorf("unknown function %q (want one of %s)", function, strings.Join(Functions, ", "))
+		return Env{}, fmt.Errorf("unknown function %q (want one of %s)", function, strings.Join(deployenv.Functions, ", "))
 	}
 	get := func(k string) string {
 		v, _ := lookup(k)
@@ -101,24 +79,24 @@ func LoadEnv(function string, lookup func(string) (string, bool)) (Env, error) {
 	}
 	e := Env{
 		Function:              function,
-		TableName:             get(EnvTableName),
-		EventBusName:          get(EnvEventBusName),
-		SecretsPrefix:         get(EnvSecretsPrefix),
-		SessionHours:          num(EnvSessionHours),
-		SessionWarningMinutes: num(EnvSessionWarningMinutes),
-		TaskFunctionARN:       get(EnvTaskFunctionARN),
-		StateMachineRoleARN:   get(EnvStateMachineRoleARN),
-		StateMachinePrefix:    get(EnvStateMachinePrefix),
-		StateMachineARNPrefix: get(EnvStateMachineARNPrefix),
-		StateMachineLogGroup:  get(EnvStateMachineLogGroup),
-		AuthSubjectClaim:      get(EnvAuthSubjectClaim),
+		TableName:             get(deployenv.TableName),
+		EventBusName:          get(deployenv.EventBusName),
+		SecretsPrefix:         get(deployenv.SecretsPrefix),
+		SessionHours:          num(deployenv.SessionHours),
+		SessionWarningMinutes: num(deployenv.SessionWarningMinutes),
+		TaskFunctionARN:       get(deployenv.TaskFunctionARN),
+		StateMachineRoleARN:   get(deployenv.StateMachineRoleARN),
+		StateMachinePrefix:    get(deployenv.StateMachinePrefix),
+		StateMachineARNPrefix: get(deployenv.StateMachineARNPrefix),
+		StateMachineLogGroup:  get(deployenv.StateMachineLogGroup),
+		AuthSubjectClaim:      get(deployenv.AuthSubjectClaim),
 		LogLevel:              strings.ToUpper(get(EnvLogLevel)),
 	}
 	if e.AuthSubjectClaim == "" {
 		e.AuthSubjectClaim = "sub"
 	}
 	if e.StateMachinePrefix != "" && e.StateMachineARNPrefix != "" && !strings.HasSuffix(e.StateMachineARNPrefix, ":stateMachine:"+e.StateMachinePrefix) {
-		problems = append(problems, EnvStateMachineARNPrefix+" does not end with :stateMachine:<"+EnvStateMachinePrefix+">")
+		problems = append(problems, deployenv.StateMachineARNPrefix+" does not end with :stateMachine:<"+deployenv.StateMachinePrefix+">")
 	}
 	if len(problems) > 0 {
 		return e, fmt.Errorf("%s function configuration: %s", function, strings.Join(problems, "; "))

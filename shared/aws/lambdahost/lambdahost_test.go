@@ -5,9 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"go/ast"
-	"go/parser"
-	"go/token"
 	"io"
 	"log/slog"
 	"os"
@@ -29,6 +26,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/events"
 	"github.com/switchboard-oss/switchboard/shared/aws/awsfake"
+	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/routing"
@@ -58,24 +56,24 @@ func lookup(m map[string]string) func(string) (string, bool) {
 }
 
 func TestLoadEnv(t *testing.T) {
-	_, err := lambdahost.LoadEnv(lambdahost.FunctionAPI, lookup(map[string]string{lambdahost.EnvTableName: "t"}))
-	for _, k := range lambdahost.Required(lambdahost.FunctionAPI)[1:] {
+	_, err := lambdahost.LoadEnv(deployenv.API, lookup(map[string]string{deployenv.TableName: "t"}))
+	for _, k := range lambdahost.Required(deployenv.API)[1:] {
 		if err == nil || !strings.Contains(err.Error(), k+" is not set") {
 			t.Errorf("missing %s not reported: %v", k, err)
 		}
 	}
-	env := map[string]string{lambdahost.EnvTableName: "t", lambdahost.EnvEventBusName: "b", lambdahost.EnvSessionHours: "x"}
-	if _, err := lambdahost.LoadEnv(lambdahost.FunctionSweeper, lookup(env)); err == nil || !strings.Contains(err.Error(), "SESSION_HOURS") {
+	env := map[string]string{deployenv.TableName: "t", deployenv.EventBusName: "b", deployenv.SessionHours: "x"}
+	if _, err := lambdahost.LoadEnv(deployenv.Sweeper, lookup(env)); err == nil || !strings.Contains(err.Error(), "SESSION_HOURS") {
 		t.Errorf("bad number: %v", err)
 	}
-	env[lambdahost.EnvSessionHours] = "10"
-	e, err := lambdahost.LoadEnv(lambdahost.FunctionSweeper, lookup(env))
+	env[deployenv.SessionHours] = "10"
+	e, err := lambdahost.LoadEnv(deployenv.Sweeper, lookup(env))
 	if err != nil || e.SessionHours != 10 || e.AuthSubjectClaim != "sub" || e.Function != "sweeper" {
 		t.Errorf("sweeper env %+v, %v", e, err)
 	}
-	env = map[string]string{lambdahost.EnvTableName: "t", lambdahost.EnvEventBusName: "b", lambdahost.EnvSecretsPrefix: "s/",
-		lambdahost.EnvStateMachinePrefix: "sb-", lambdahost.EnvStateMachineARNPrefix: "arn:aws:states:r:1:stateMachine:other-"}
-	if _, err := lambdahost.LoadEnv(lambdahost.FunctionDispatcher, lookup(env)); err == nil || !strings.Contains(err.Error(), lambdahost.EnvStateMachineARNPrefix) {
+	env = map[string]string{deployenv.TableName: "t", deployenv.EventBusName: "b", deployenv.SecretsPrefix: "s/",
+		deployenv.StateMachinePrefix: "sb-", deployenv.StateMachineARNPrefix: "arn:aws:states:r:1:stateMachine:other-"}
+	if _, err := lambdahost.LoadEnv(deployenv.Dispatcher, lookup(env)); err == nil || !strings.Contains(err.Error(), deployenv.StateMachineARNPrefix) {
 		t.Errorf("mismatched ARN prefix: %v", err)
 	}
 	if _, err := lambdahost.LoadEnv("nope", lookup(env)); err == nil {
@@ -83,43 +81,9 @@ func TestLoadEnv(t *testing.T) {
 	}
 }
 
-// The variable names are the stack's (infra/stack: Env* constants) and each
-// function needs only variables the stack gives it (docs/deploy.md's table).
-func TestEnvMatchesTheStack(t *testing.T) {
-	fset := token.NewFileSet()
-	f, err := parser.ParseFile(fset, filepath.Join(root(t), "infra", "stack", "stack.go"), nil, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	stackEnv := map[string]string{}
-	ast.Inspect(f, func(n ast.Node) bool {
-		vs, ok := n.(*ast.ValueSpec)
-		if !ok || len(vs.Values) != len(vs.Names) {
-			return true
-		}
-		for i, name := range vs.Names {
-			if lit, ok := vs.Values[i].(*ast.BasicLit); ok && strings.HasPrefix(name.Name, "Env") && lit.Kind == token.STRING {
-				stackEnv[name.Name], _ = strconv.Unquote(lit.Value)
-			}
-		}
-		return true
-	})
-	mine := map[string]string{
-		"EnvTableName": lambdahost.EnvTableName, "EnvEventBusName": lambdahost.EnvEventBusName, "EnvSecretsPrefix": lambdahost.EnvSecretsPrefix,
-		"EnvSessionHours": lambdahost.EnvSessionHours, "EnvSessionWarningMinutes": lambdahost.EnvSessionWarningMinutes,
-		"EnvTaskFunctionARN": lambdahost.EnvTaskFunctionARN, "EnvStateMachineRoleARN": lambdahost.EnvStateMachineRoleARN,
-		"EnvStateMachinePrefix": lambdahost.EnvStateMachinePrefix, "EnvStateMachineARNPrefix": lambdahost.EnvStateMachineARNPrefix,
-		"EnvStateMachineLogGroup": lambdahost.EnvStateMachineLogGroup,
-	}
-	if len(stackEnv) != len(mine) {
-		t.Errorf("the stack sets %d variables, lambdahost knows %d: %v", len(stackEnv), len(mine), stackEnv)
-	}
-	for k, v := range stackEnv {
-		if mine[k] != v {
-			t.Errorf("%s: stack %q, lambdahost %q", k, v, mine[k])
-		}
-	}
-
+// Each function needs only variables the stack gives it (docs/deploy.md's
+// table; the names themselves are shared with the stack through deployenv).
+func TestEveryFunctionGetsWhatItRequires(t *testing.T) {
 	doc, err := os.Open(filepath.Join(root(t), "docs", "deploy.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -135,7 +99,7 @@ func TestEnvMatchesTheStack(t *testing.T) {
 		}
 		fns := strings.Split(m[2], ", ")
 		if strings.TrimSpace(m[2]) == "all" {
-			fns = lambdahost.Functions
+			fns = deployenv.Functions
 		}
 		for _, v := range strings.Split(m[1], ", ") {
 			v = strings.Trim(v, "`")
@@ -148,7 +112,7 @@ func TestEnvMatchesTheStack(t *testing.T) {
 			}
 		}
 	}
-	for _, fn := range lambdahost.Functions {
+	for _, fn := range deployenv.Functions {
 		for _, k := range lambdahost.Required(fn) {
 			if !given[fn][k] {
 				t.Errorf("%s requires %s, which the stack does not give it", fn, k)
@@ -181,9 +145,9 @@ func TestHostInProcess(t *testing.T) {
 	if err := dynamo.CreateTable(ctx, srv.Client(), table); err != nil {
 		t.Fatal(err)
 	}
-	env, err := lambdahost.LoadEnv(lambdahost.FunctionDispatcher, lookup(map[string]string{
-		lambdahost.EnvTableName: table, lambdahost.EnvEventBusName: "switchboard", lambdahost.EnvSecretsPrefix: "switchboard/",
-		lambdahost.EnvStateMachinePrefix: "switchboard-", lambdahost.EnvStateMachineARNPrefix: "arn:aws:states:us-east-1:123456789012:stateMachine:switchboard-",
+	env, err := lambdahost.LoadEnv(deployenv.Dispatcher, lookup(map[string]string{
+		deployenv.TableName: table, deployenv.EventBusName: "switchboard", deployenv.SecretsPrefix: "switchboard/",
+		deployenv.StateMachinePrefix: "switchboard-", deployenv.StateMachineARNPrefix: "arn:aws:states:us-east-1:123456789012:stateMachine:switchboard-",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -243,7 +207,7 @@ func TestHostInProcess(t *testing.T) {
 		t.Error("a foreign event caused calls")
 	}
 
-	// task errors carry the Step Functions error name as errorType
+	// task errors carry the Step deployenv.Functions error name as errorType
 	_, err = h.HandleTask(ctx, json.RawMessage(`{"action":"teleport","state":{"conversationId":"x"}}`))
 	var ie messages.InvokeResponse_Error
 	if !errors.As(err, &ie) || ie.Type != "InvalidTask" {

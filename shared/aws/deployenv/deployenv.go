@@ -1,0 +1,35 @@
+// Package deployenv is the contract between the CDK stack (infra/stack) and
+// the Lambda functions (shared/aws/lambdahost): the functions' names and the
+// environment variables the stack sets on them. Both sides read these
+// constants, so a renamed variable cannot silently break a deployment.
+package deployenv
+
+// Function names: the folders under functions/, built to
+// <assetDir>/<name>/bootstrap, and the stack's function names.
+const (
+	API        = "api"
+	Webhooks   = "webhooks"
+	Dispatcher = "dispatcher"
+	Task       = "task"
+	Sweeper    = "sweeper"
+)
+
+// Functions lists every function, in the stack's creation order.
+var Functions = []string{API, Webhooks, Dispatcher, Task, Sweeper}
+
+// Environment variables the stack sets on the functions.
+const (
+	TableName             = "TABLE_NAME"
+	EventBusName          = "EVENT_BUS_NAME"
+	SecretsPrefix         = "SECRETS_PREFIX"
+	SessionHours          = "SESSION_HOURS"
+	SessionWarningMinutes = "SESSION_WARNING_MINUTES"
+	TaskFunctionARN       = "TASK_FUNCTION_ARN"
+	StateMachineRoleARN   = "STATE_MACHINE_ROLE_ARN"
+	StateMachinePrefix    = "STATE_MACHINE_PREFIX"
+	StateMachineARNPrefix = "STATE_MACHINE_ARN_PREFIX"
+	StateMachineLogGroup  = "STATE_MACHINE_LOG_GROUP_ARN"
+	// AuthSubjectClaim is not set by the stack: operators may add it to the
+	// api function to read the agent id from another claim than "sub".
+	AuthSubjectClaim = "AUTH_SUBJECT_CLAIM"
+)
