@@ -47,14 +47,17 @@ bench: tools ## the Go benchmarks and the routing report of docs/benchmarks.md
 
 FUZZ_PKGS = $$($(GO) list ./shared/... | grep -E '/(providers|webhook)')
 
+# make fuzz: long runs on a time budget (FUZZTIME=60s). Go 1.26's coordinator can
+# report "context deadline exceeded" at the -fuzztime boundary on a busy machine
+# (golang/go#75804, fixed in Go 1.27) without writing any reproducer: tools/fuzz.sh
+# counts that as a flake and retries once; a written reproducer is always a failure.
 fuzz: ## longer fuzzing of every parser and signature check (FUZZTIME=60s)
-	@for pkg in $(FUZZ_PKGS); do \
-	  for f in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz'); do \
-	    echo "== $$pkg $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $${FUZZTIME:-60s} $$pkg || exit 1; \
-	  done; done
+	@GO=$(GO) bash tools/fuzz.sh $${FUZZTIME:-60s} $(FUZZ_PKGS)
 
-fuzz-short: ## every fuzz target briefly (part of make test)
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
+# make test fuzzes every target for a fixed number of executions, not seconds, so
+# it does not depend on how busy the machine is (no deadline to miss).
+fuzz-short: ## every fuzz target for FUZZEXECS executions (part of make test)
+	@GO=$(GO) bash tools/fuzz.sh $${FUZZEXECS:-20000x} $(FUZZ_PKGS)
 
 build: ## the Lambda bootstraps (provided.al2023, arm64)
 	@for fn in $(LAMBDAS); do \
