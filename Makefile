@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_DEPRECATED := quiet
 CDK := $(TOOLS)/node_modules/.bin/cdk
 
-.PHONY: run test test-go test-infra tools bench fuzz build synth deploy deploy-local lint clean
+.PHONY: run test test-go test-infra tools bench fuzz build synth deploy deploy-local lint lint-openapi clean
 
 run: ## the local server with demo teams, agents, channel and workflows
 	$(GO) run ./cmd/switchboard dev --demo
@@ -24,10 +24,17 @@ $(TOOLS_STAMP): $(TOOLS)/package.json $(TOOLS)/package-lock.json
 
 test: tools lint test-go test-infra fuzz-short ## every test, with the race detector, against the real emulators
 
-lint:
+lint: lint-openapi
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $$($(GO) list ./... | grep -v /infra)
+
+REDOCLY := $(TOOLS)/node_modules/.bin/redocly
+
+# docs/openapi.yaml against the pinned @redocly/cli (rules: docs/redocly.yaml:
+# recommended-strict, operation ids, a 4xx and an x-role on every operation).
+lint-openapi: $(TOOLS_STAMP)
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(REDOCLY) lint --config docs/redocly.yaml --format=stylish docs/openapi.yaml
 
 test-go:
 	SWITCHBOARD_REQUIRE_TOOLS=1 $(GO) test -race -count=1 -timeout 30m $$($(GO) list ./... | grep -v /infra)

@@ -222,18 +222,44 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		t.Fatalf("openapi version %q", doc.OpenAPI)
 	}
 	documented := map[string]bool{}
+	roles := map[string]string{} // operation -> its x-role
 	for path, ops := range doc.Paths {
-		for method := range ops {
+		for method, op := range ops {
 			if method == "parameters" {
 				continue
 			}
-			documented[strings.ToUpper(method)+" "+path] = true
+			key := strings.ToUpper(method) + " " + path
+			documented[key] = true
+			var o struct {
+				Role      string         `yaml:"x-role"`
+				Responses map[string]any `yaml:"responses"`
+			}
+			b, _ := yaml.Marshal(op)
+			if err := yaml.Unmarshal(b, &o); err != nil {
+				t.Fatalf("%s: %v", key, err)
+			}
+			roles[key] = o.Role
+			has4xx := false
+			for status := range o.Responses {
+				has4xx = has4xx || (len(status) == 3 && status[0] == '4')
+			}
+			if !has4xx {
+				t.Errorf("%s documents no 4xx response", key)
+			}
 		}
 	}
 	api := httpapi.New(httpapi.Config{Engine: e.m.Engine, Auth: e.m.Signer, AdvanceClock: e.m.Advance, Workflows: e.m.Flows})
 	served := map[string]bool{"GET /v1/health": true, "POST /v1/webhooks/{provider}": true, "GET /v1/webhooks/{provider}": true}
+	for k := range served {
+		if roles[k] != "public" {
+			t.Errorf("%s: x-role %q, want public", k, roles[k])
+		}
+	}
 	for _, r := range api.Routes() {
 		served[r.Pattern] = true
+		if want := string(r.MinRole); roles[r.Pattern] != want && documented[r.Pattern] {
+			t.Errorf("%s: x-role %q, but the route needs %s", r.Pattern, roles[r.Pattern], want)
+		}
 	}
 	var missing, extra []string
 	for k := range served {
