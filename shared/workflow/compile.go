@@ -56,8 +56,8 @@ var ActionNames = []string{
 	ActionUpdateContact, ActionEscalate, ActionClose, ActionRecordFailure,
 }
 
-// Retry policy of every task: about two minutes of backoff before the
-// failure is recorded.
+// Retry policy of every task of a Standard machine: about two minutes of
+// backoff before the failure is recorded.
 var retryErrors = []any{ErrorTransient, "Lambda.ServiceException", "Lambda.AWSLambdaException",
 	"Lambda.SdkClientException", "Lambda.TooManyRequestsException"}
 
@@ -68,26 +68,127 @@ const (
 	retryMaxDelay    = 60
 )
 
-// ExpressEligible reports whether the workflow may run as an Express state
-// machine: it never waits (no wait step, no question). Express executions
-// last at most 5 minutes and cannot wait for task tokens.
+// Retry policy and task timeout of an Express machine, whose executions AWS
+// cuts at 5 minutes: every attempt is bounded by expressTaskTimeout and the
+// back-off adds at most 1 + 2 seconds, so one task costs at most
+// (1+expressMaxAttempts)×expressTaskTimeout + 3 = 33 seconds.
+const (
+	expressTaskTimeout  = 10
+	expressInterval     = 1
+	expressMaxAttempts  = 2
+	expressBackoff      = 2
+	expressMaxDelay     = 2
+	expressTaskWorstSec = (1+expressMaxAttempts)*expressTaskTimeout + expressInterval + expressInterval*expressBackoff
+)
+
+// ExpressMaxSeconds bounds the worst-case duration of an Express machine:
+// every task on its longest path (and the RecordFailure after it) using its
+// whole retry budget. A workflow above it deploys as Standard, well inside
+// AWS's 5-minute cap on Express executions (ExpressHardLimitSeconds).
+const (
+	ExpressMaxSeconds       = 120
+	ExpressHardLimitSeconds = 300
+)
+
+// MaxDefinitionSize is Step Functions' limit on a state machine definition
+// (1,048,576 characters). Compile and Validate measure the deployed size:
+// every TaskFunctionPlaceholder counted as taskARNAllowance characters, the
+// longest task function ARN a deployment may substitute.
+const (
+	MaxDefinitionSize = 1 << 20
+	taskARNAllowance  = 170
+)
+
+// ExpressEligible reports whether the workflow runs as an Express state
+// machine: it never waits (no wait step, no question), so it never loops
+// either (Validate requires a wait or an ask in every loop), and its
+// worst-case duration, every task on its longest path using its whole retry
+// budget, is at most ExpressMaxSeconds. Express executions last at most 5
+// minutes and cannot wait for task tokens.
 func ExpressEligible(def *Definition) bool {
+	secs, ok := expressWorstCase(def)
+	return ok && secs <= ExpressMaxSeconds
+}
+
+// expressWorstCase is the worst-case duration in seconds of def compiled as
+// Express; ok is false when def waits or loops (it cannot be Express).
+func expressWorstCase(def *Definition) (int, bool) {
+	if def == nil || len(def.Steps) == 0 {
+		return 0, false
+	}
 	for _, s := range def.Steps {
 		if isWaiting(&s) {
-			return false
+			return 0, false
 		}
 	}
-	return true
+	c := &compiler{def: def}
+	c.planSnapshots()
+	idx := map[string]int{}
+	for i, s := range def.Steps {
+		if _, dup := idx[s.ID]; !dup {
+			idx[s.ID] = i
+		}
+	}
+	// Longest path, counted in tasks, over the step graph (acyclic when
+	// valid; a cycle makes the workflow ineligible).
+	const (
+		unseen = iota
+		active
+		done
+	)
+	mark := make([]int, len(def.Steps))
+	longest := make([]int, len(def.Steps))
+	cyclic := false
+	var visit func(i int) int
+	visit = func(i int) int {
+		switch mark[i] {
+		case active:
+			cyclic = true
+			return 0
+		case done:
+			return longest[i]
+		}
+		mark[i] = active
+		s := &def.Steps[i]
+		own := 1
+		if s.Type == StepGoto || s.Type == StepBranch && !c.snapshot[i] {
+			own = 0
+		}
+		best := 0
+		for _, e := range def.edges(i) {
+			if j, ok := idx[e.to]; ok {
+				best = max(best, visit(j))
+			}
+		}
+		mark[i] = done
+		longest[i] = own + best
+		return longest[i]
+	}
+	n := visit(0)
+	if cyclic {
+		return 0, false
+	}
+	return (n + 1) * expressTaskWorstSec, true // + RecordFailure after the last task
 }
 
 // Compile validates the definition and translates it to Amazon States
 // Language (JSONPath), indented, deterministic byte for byte. The error is
-// a *ValidationError when the definition is invalid.
+// a *ValidationError when the definition is invalid, including a machine
+// that would exceed MaxDefinitionSize (naming the step that crosses it).
 func Compile(def *Definition) ([]byte, error) {
-	if errs := Validate(def, nil); len(errs) > 0 {
+	if errs := validate(def, nil); len(errs) > 0 {
 		return nil, &ValidationError{Errors: errs}
 	}
-	c := &compiler{def: def, states: object{}}
+	c := compileChecked(def)
+	if errs := c.sizeErrors(); len(errs) > 0 {
+		return nil, &ValidationError{Errors: errs}
+	}
+	return c.bytes(), nil
+}
+
+// compileChecked compiles a definition that passed validate.
+func compileChecked(def *Definition) *compiler {
+	c := &compiler{def: def, states: object{}, express: ExpressEligible(def)}
 	c.planSnapshots()
 	c.planLoops()
 	for i := range def.Steps {
@@ -102,19 +203,80 @@ func Compile(def *Definition) ([]byte, error) {
 	if c.usesDone {
 		c.add(stateDone, obj("Type", "Succeed"))
 	}
-	machine := obj(
-		"Comment", fmt.Sprintf("Switchboard workflow %s: %s", def.ID, def.Name),
-		"StartAt", def.Steps[0].ID,
+	return c
+}
+
+func (c *compiler) machine() object {
+	return obj(
+		"Comment", fmt.Sprintf("Switchboard workflow %s: %s", c.def.ID, c.def.Name),
+		"StartAt", c.def.Steps[0].ID,
 		"States", c.states,
 	)
+}
+
+func (c *compiler) bytes() []byte {
 	var b bytes.Buffer
-	writeJSON(&b, machine, 0)
+	writeJSON(&b, c.machine(), 0)
 	b.WriteByte('\n')
-	return b.Bytes(), nil
+	return b.Bytes()
+}
+
+// deployedSize is the size of b once deployed: each placeholder replaced by
+// an ARN of up to taskARNAllowance characters.
+func deployedSize(b []byte) int {
+	n := bytes.Count(b, []byte(TaskFunctionPlaceholder))
+	return len(b) + n*(taskARNAllowance-len(TaskFunctionPlaceholder))
+}
+
+// sizeErrors refuses a machine larger than MaxDefinitionSize, naming the
+// step whose states cross the limit.
+func (c *compiler) sizeErrors() []FieldError {
+	total := deployedSize(c.bytes())
+	if total <= MaxDefinitionSize {
+		return nil
+	}
+	// The states are written in step order: add them up until the limit.
+	sum := deployedSize(c.bytes()) - c.statesSize()
+	step := c.def.Steps[len(c.def.Steps)-1].ID
+	for _, f := range c.states {
+		var b bytes.Buffer
+		writeJSON(&b, object{f}, 1)
+		sum += deployedSize(b.Bytes())
+		if sum > MaxDefinitionSize {
+			if id, _, _ := strings.Cut(f.k, "."); c.isStep(id) {
+				step = id
+			}
+			break
+		}
+	}
+	return []FieldError{{Step: step, Field: "", Message: fmt.Sprintf(
+		"the workflow compiles to a state machine of about %d characters, more than Step Functions' limit of %d; this step crosses it: make texts shorter or split the workflow",
+		total, MaxDefinitionSize)}}
+}
+
+// statesSize is the deployed size of the states written one by one.
+func (c *compiler) statesSize() int {
+	n := 0
+	for _, f := range c.states {
+		var b bytes.Buffer
+		writeJSON(&b, object{f}, 1)
+		n += deployedSize(b.Bytes())
+	}
+	return n
+}
+
+func (c *compiler) isStep(id string) bool {
+	for _, s := range c.def.Steps {
+		if s.ID == id {
+			return true
+		}
+	}
+	return false
 }
 
 type compiler struct {
 	def         *Definition
+	express     bool // compiled for an Express machine: bounded task timeouts and retries
 	states      object
 	snapshot    []bool            // step i is a branch that takes a snapshot first
 	loopKey     map[string]string // goto step id -> key under $.loops
@@ -265,15 +427,18 @@ func (c *compiler) taskState(stepID, action string, params object, next string, 
 	if stepID != "" {
 		payload = payload.with("step", stepID)
 	}
-	payload = payload.with("params", params).with("state.$", "$")
+	payload = c.stepKeyFields(payload.with("params", params).with("state.$", "$"))
 	o := obj("Type", "Task")
 	if s != nil {
 		o = o.comment(s.Name)
 	}
 	o = o.with("Resource", ResourceInvoke).
-		with("Parameters", obj("FunctionName", TaskFunctionPlaceholder, "Payload", payload)).
-		with("ResultPath", nil).
-		with("Retry", retryPolicy()).
+		with("Parameters", obj("FunctionName", TaskFunctionPlaceholder, "Payload", payload))
+	if c.express {
+		o = o.with("TimeoutSeconds", expressTaskTimeout)
+	}
+	o = o.with("ResultPath", nil).
+		with("Retry", c.retryPolicy()).
 		with("Catch", c.catchAll())
 	if next == "" {
 		return o
@@ -284,7 +449,32 @@ func (c *compiler) taskState(stepID, action string, params object, next string, 
 	return c.withNext(o, next)
 }
 
-func retryPolicy() []any {
+// stepKeyFields adds what identifies the step run to a task payload: the
+// execution name, the state name and the time the state was entered (the
+// same for every Retry attempt of one entry). Express machines say so:
+// their executions may run twice, each entering at its own time (see
+// Task.StepKey).
+func (c *compiler) stepKeyFields(payload object) object {
+	payload = payload.with("execution.$", "$$.Execution.Name").
+		with("stateName.$", "$$.State.Name").
+		with("enteredTime.$", "$$.State.EnteredTime")
+	if c.express {
+		payload = payload.with("express", true)
+	}
+	return payload
+}
+
+func (c *compiler) retryPolicy() []any {
+	if c.express {
+		return []any{obj(
+			"ErrorEquals", append(append([]any{}, retryErrors...), "States.Timeout"),
+			"IntervalSeconds", expressInterval,
+			"MaxAttempts", expressMaxAttempts,
+			"BackoffRate", expressBackoff,
+			"MaxDelaySeconds", expressMaxDelay,
+			"JitterStrategy", "FULL",
+		)}
+	}
 	return []any{obj(
 		"ErrorEquals", retryErrors,
 		"IntervalSeconds", retryInterval,
@@ -308,7 +498,7 @@ func (c *compiler) askState(s *Step, next string) object {
 		opts[i] = obj("id", o.ID, "label", o.Label)
 	}
 	params := obj("text", s.Question, "options", opts, "maxAttempts", s.maxAttempts())
-	payload := obj("action", ActionAsk, "step", s.ID, "params", params, "state.$", "$", "TaskToken.$", "$$.Task.Token")
+	payload := c.stepKeyFields(obj("action", ActionAsk, "step", s.ID, "params", params, "state.$", "$")).with("TaskToken.$", "$$.Task.Token")
 	var catches []any
 	onTimeout, onInvalid := c.ref(s.OnTimeout), c.ref(s.onInvalid())
 	if onTimeout == onInvalid {
@@ -324,7 +514,7 @@ func (c *compiler) askState(s *Step, next string) object {
 		with("Parameters", obj("FunctionName", TaskFunctionPlaceholder, "Payload", payload)).
 		with("TimeoutSeconds", secs).
 		with("ResultPath", "$.vars."+s.Variable).
-		with("Retry", retryPolicy()).
+		with("Retry", c.retryPolicy()).
 		with("Catch", catches)
 	return c.withNext(o, next)
 }

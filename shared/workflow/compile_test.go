@@ -238,7 +238,9 @@ func TestCompileRejectsInvalid(t *testing.T) {
 
 func TestExpressEligible(t *testing.T) {
 	want := map[string]bool{
-		"s1-escalation-shortcut": true, "s5-route-by-language": true, "contact-field-changed": true, "chained-branches": true,
+		"s1-escalation-shortcut": true, "s5-route-by-language": true,
+		// 4 and 5 tasks on the longest path: above ExpressMaxSeconds, so Standard
+		"contact-field-changed": false, "chained-branches": false,
 		"s2-reassign-unanswered": false, "s5-route-by-choice": false, "reminder-loop": false, "all-steps": false,
 	}
 	for name, w := range want {

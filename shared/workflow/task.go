@@ -21,6 +21,13 @@ type TaskInput struct {
 	State json.RawMessage `json:"state"`
 	// TaskToken is set for ask (".waitForTaskToken").
 	TaskToken string `json:"TaskToken,omitempty"`
+	// What identifies the step run ($$.Execution.Name, $$.State.Name,
+	// $$.State.EnteredTime), and whether the machine is Express. Machines
+	// compiled before step keys carry none of them.
+	Execution   string `json:"execution,omitempty"`
+	StateName   string `json:"stateName,omitempty"`
+	EnteredTime string `json:"enteredTime,omitempty"`
+	Express     bool   `json:"express,omitempty"`
 }
 
 // Params of each action, as compiled.
@@ -119,6 +126,40 @@ type Task struct {
 	TaskToken string
 	// State is the execution state, for Render.
 	State json.RawMessage
+	// Execution, StateName and EnteredTime identify the step run (see
+	// StepKey); Express is set for Express machines.
+	Execution   string
+	StateName   string
+	EnteredTime string
+	Express     bool
+}
+
+// StepKey identifies one run of one step, for an action to claim in the
+// same transaction as its effect so that a repeated delivery changes
+// nothing:
+//
+//   - Standard machines: "<execution>/<state>/<entered time>". A Retry
+//     of the state keeps its EnteredTime, and so does a re-delivery of an
+//     attempt; a second entry of the same state (a loop, which always
+//     passes a wait or an ask) enters later and gets another key.
+//   - Express machines: "<execution>/<state>". AWS runs an asynchronous
+//     Express execution at least once, and a second run of the same
+//     execution (same name) enters its states at other times; Express
+//     machines never loop (they have no wait or ask, and Validate requires
+//     one in every loop), so a state is entered at most once per run and
+//     the name and state identify the step. A duplicate start of the same
+//     execution name therefore replays, it does not repeat.
+//
+// StepKey is "" when the payload carried no execution name (a machine
+// compiled before step keys): such a task cannot be deduplicated.
+func (t Task) StepKey() string {
+	if t.Execution == "" || t.StateName == "" {
+		return ""
+	}
+	if t.Express {
+		return t.Execution + "/" + t.StateName
+	}
+	return t.Execution + "/" + t.StateName + "/" + t.EnteredTime
 }
 
 // Render fills a template param from the execution state; with a contact,
@@ -247,7 +288,8 @@ func HandleTask(ctx context.Context, a Actions, payload json.RawMessage) (json.R
 		return nil, &InvalidTask{Message: "state has no conversationId"}
 	}
 	t := Task{Action: in.Action, Step: in.Step, ConversationID: st.ConversationID, WorkflowID: st.WorkflowID,
-		Version: st.Version, TaskToken: in.TaskToken, State: in.State}
+		Version: st.Version, TaskToken: in.TaskToken, State: in.State,
+		Execution: in.Execution, StateName: in.StateName, EnteredTime: in.EnteredTime, Express: in.Express}
 	params := func(dst any) error {
 		if len(bytes.TrimSpace(in.Params)) == 0 {
 			return nil

@@ -52,7 +52,18 @@ var stepFields = map[string][]string{
 // its else target (use "end" to stop); every step must be reachable from
 // the first; every loop must contain a wait or ask step; vars.x may be read
 // only where every path from the start has passed an ask that sets x.
+//
+// A definition that passes these rules is also compiled to check its size
+// against MaxDefinitionSize, the limit Step Functions puts on a state
+// machine: the error names the step that crosses it.
 func Validate(def *Definition, dir Directory) []FieldError {
+	if errs := validate(def, dir); len(errs) > 0 {
+		return errs
+	}
+	return compileChecked(def).sizeErrors()
+}
+
+func validate(def *Definition, dir Directory) []FieldError {
 	if def == nil {
 		return []FieldError{{Message: "definition is missing"}}
 	}

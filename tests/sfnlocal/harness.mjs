@@ -29,8 +29,10 @@
 //     that mints "harness-token-<n>".
 //  3. $$.State.Name, $$.State.EnteredTime and $$.Execution.StartTime are not per state in the library
 //     (StartTime is always the real time): "key.$" fields that are exactly "$$.State.Name" are replaced
-//     by the state name, and exactly "$$.Execution.StartTime" by context.Execution.StartTime when
-//     given. Other uses (inside intrinsics, EnteredTime) are not supported.
+//     by the state name, exactly "$$.State.EnteredTime" by context.State.EnteredTime when given (else a
+//     fixed time: one value per state, so a loop's second entry is not told apart here; the Go tests
+//     check per-entry values on the embedded runner), and exactly "$$.Execution.StartTime" by
+//     context.Execution.StartTime when given. Other uses (inside intrinsics) are not supported.
 //  4. Wait states are overridden to 0 ms and Retry back-offs to 0 ms.
 //  5. A replayed {"error": "States.Timeout"} (or "States.HeartbeatTimeout") throws the library's own
 //     StatesTimeoutError class (captured from a throw-away run) so that States.TaskFailed does not
@@ -55,6 +57,7 @@ const moduleURL = process.env.SFNLOCAL_MODULE
 const { StateMachine, ExecutionTimeoutError } = await import(moduleURL);
 
 const LAMBDA_INVOKE = 'arn:aws:states:::lambda:invoke';
+const ENTERED = '2026-01-01T00:00:00.000Z';
 
 function requestId(name, state, n) {
   const b = createHash('sha256').update(`${name}/${state}/${n}`).digest().subarray(0, 16);
@@ -135,6 +138,7 @@ function rewriteTemplate(tmpl, stateName, context) {
   const out = {};
   for (const [k, v] of Object.entries(tmpl)) {
     if (k.endsWith('.$') && v === '$$.State.Name') out[k.slice(0, -2)] = stateName;
+    else if (k.endsWith('.$') && v === '$$.State.EnteredTime') out[k.slice(0, -2)] = context?.State?.EnteredTime ?? ENTERED;
     else if (k.endsWith('.$') && v === '$$.Execution.StartTime' && context?.Execution?.StartTime !== undefined) {
       out[k.slice(0, -2)] = context.Execution.StartTime;
     } else out[k] = rewriteTemplate(v, stateName, context);

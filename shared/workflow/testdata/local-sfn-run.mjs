@@ -15,8 +15,20 @@ for (const req of JSON.parse(readFileSync(0, 'utf8'))) {
 }
 process.stdout.write(JSON.stringify(results));
 
+function contextFields(tmpl, stateName) {
+  if (Array.isArray(tmpl)) return tmpl.map((v) => contextFields(v, stateName));
+  if (tmpl === null || typeof tmpl !== 'object') return tmpl;
+  const out = {};
+  for (const [k, v] of Object.entries(tmpl)) {
+    if (k.endsWith('.$') && v === '$$.State.Name') out[k.slice(0, -2)] = stateName;
+    else if (k.endsWith('.$') && v === '$$.State.EnteredTime') out[k.slice(0, -2)] = '2026-01-01T00:00:00.000Z';
+    else out[k] = contextFields(v, stateName);
+  }
+  return out;
+}
+
 async function runOne(req) {
-const def = req.definition;
+const def = structuredClone(req.definition);
 const responses = req.responses || {};
 const calls = [];
 const handlers = {};
@@ -48,6 +60,13 @@ for (const [name, state] of Object.entries(def.States)) {
       StatusCode: 200,
     };
   };
+}
+// aws-local-stepfunctions 3.0.0 has no per-state context object: the
+// step-key fields "$$.State.Name" and "$$.State.EnteredTime" are replaced by
+// the state name and a fixed time (the Go tests check their per-entry values
+// on the embedded runner).
+for (const [name, state] of Object.entries(def.States)) {
+  if (state.Parameters) state.Parameters = contextFields(state.Parameters, name);
 }
 const sm = new StateMachine(def, { validationOptions: { checkArn: false } });
 const execution = sm.run(req.input, {
