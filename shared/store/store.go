@@ -12,6 +12,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/switchboard-oss/switchboard/events"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
 
@@ -64,6 +65,11 @@ type Store interface {
 	ListWorkflows(ctx context.Context, p PageRequest) (Page[routing.Workflow], error)
 	GetWorkflowVersion(ctx context.Context, workflowID string, number int) (routing.WorkflowVersion, error)
 
+	// GetClaim returns a stored idempotency claim with the Value recorded by
+	// the Tx that took it (CodeNotFound if absent). It does not look at the
+	// expiry: the caller compares ExpiresAt with its clock.
+	GetClaim(ctx context.Context, key string) (Claim, error)
+
 	// Events pages through a conversation's timeline, oldest first (by At, then ID).
 	Events(ctx context.Context, conversationID string, p PageRequest) (Page[routing.Event], error)
 	// Notifications pages through an agent's notifications, newest first (At,
@@ -93,13 +99,18 @@ type Tx struct {
 	// same key, conversation or agent + At + ID, overwrites).
 	Events        []routing.Event
 	Notifications []routing.Notification
+	// Outbox holds the bus events this change produces (the transactional
+	// outbox): written in the same atomic commit as the state they describe,
+	// then published from the store at least once, in commit order per Key
+	// (see OutboxFeed). A crash after Commit loses none of them.
+	Outbox []OutboxEvent
 }
 
 // Empty reports whether tx writes nothing.
 func (tx Tx) Empty() bool {
 	return len(tx.Conversations)+len(tx.Contacts)+len(tx.Agents)+len(tx.Teams)+len(tx.Channels)+
 		len(tx.Workflows)+len(tx.Versions)+len(tx.Loads)+len(tx.Cursors)+len(tx.Claims)+
-		len(tx.Events)+len(tx.Notifications) == 0
+		len(tx.Events)+len(tx.Notifications)+len(tx.Outbox) == 0
 }
 
 // Versioned writes: ExpectVersion 0 creates the item and fails with ReasonExists
@@ -168,14 +179,48 @@ type CursorSet struct {
 	AgentID string
 }
 
+// OutboxEvent is one event of a Tx's outbox. Key orders delivery: the events
+// of one Key (a conversation id, an agent id) are published in commit order.
+// Event.ID is unique: consumers deduplicate on it.
+type OutboxEvent struct {
+	Key   string
+	Event events.Event
+}
+
+// OutboxEntry is an outbox event read back from the store. Seq identifies it
+// for Ack and orders it after every entry committed before it.
+type OutboxEntry struct {
+	Seq string
+	OutboxEvent
+}
+
+// OutboxFeed reads the outbox for a relay that publishes it. The embedded
+// store implements it over its outbox bucket; on DynamoDB the table's stream
+// is the feed (package dynamo's stream reader, or the stream-consumer Lambda).
+type OutboxFeed interface {
+	// Next returns up to limit entries not yet acknowledged, oldest commit
+	// first. It may return an entry again until it is acknowledged (at least
+	// once): a relay that dies between publishing and Ack republishes.
+	Next(ctx context.Context, limit int) ([]OutboxEntry, error)
+	// Ack removes published entries; unknown or already removed ones are ignored.
+	Ack(ctx context.Context, entries []OutboxEntry) error
+}
+
 // Claim reserves an idempotency key until ExpiresAt. An expired key (the new
 // claim's At is not before the stored ExpiresAt) counts as absent even if the
 // backend has not deleted it yet; claiming it again replaces its expiry.
+//
+// Value is recorded with the claim (at most MaxClaimValue bytes): a step's
+// result, so a replay of the step returns what the first run decided.
 type Claim struct {
 	Key       string
 	At        time.Time // now, to compare with stored expiries
 	ExpiresAt time.Time
+	Value     string
 }
+
+// MaxClaimValue bounds Claim.Value.
+const MaxClaimValue = 4096
 
 // ConversationFilter selects conversations. Empty fields match everything.
 type ConversationFilter struct {

@@ -2,6 +2,7 @@ package bolt
 
 import (
 	"bytes"
+	"encoding/binary"
 	"context"
 	"encoding/json"
 	"errors"
@@ -258,6 +259,17 @@ func validate(tx store.Tx) error {
 	for _, n := range tx.Notifications {
 		errs = append(errs, item("notifications.id", "notification", n.AgentID, n.ID, n.At.UTC().String()))
 	}
+	for _, o := range tx.Outbox {
+		errs = append(errs, item("outbox.event.id", "outbox", o.Event.ID))
+		if o.Key == "" {
+			errs = append(errs, routing.Invalid("outbox.key", "outbox.key: a key is required"))
+		}
+	}
+	for _, c := range tx.Claims {
+		if len(c.Value) > store.MaxClaimValue {
+			errs = append(errs, routing.Invalid("claims.value", "claims.value: longer than %d bytes", store.MaxClaimValue))
+		}
+	}
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -301,7 +313,7 @@ func (e *writeError) Unwrap() error { return e.err }
 // the callers wait, does less.
 type encoded struct {
 	convs, contacts, channels, workflows, versions [][]byte
-	events, notes                                  [][]byte
+	events, notes, outbox                          [][]byte
 }
 
 func encode(tx store.Tx) (*encoded, error) {
@@ -346,6 +358,9 @@ func encode(tx store.Tx) (*encoded, error) {
 	for _, n := range tx.Notifications {
 		js(&enc.notes, n)
 	}
+	for _, o := range tx.Outbox {
+		js(&enc.outbox, o)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -357,6 +372,7 @@ type op struct {
 	bucket     []byte
 	key, value []byte
 	del        bool
+	seq        bool // the key is the bucket's next sequence (outbox entries, in commit order)
 }
 
 // prepared is a Tx whose conditions hold, as the writes that apply it.
@@ -389,9 +405,15 @@ func (p *prepared) write(btx *bbolt.Tx) error {
 			b, name = btx.Bucket(o.bucket), o.bucket
 		}
 		var err error
-		if o.del {
+		switch {
+		case o.seq:
+			var n uint64
+			if n, err = b.NextSequence(); err == nil {
+				err = b.Put(binary.BigEndian.AppendUint64(nil, n), o.value)
+			}
+		case o.del:
 			err = b.Delete(o.key)
-		} else {
+		default:
 			err = b.Put(o.key, o.value)
 		}
 		if err != nil {
@@ -467,6 +489,9 @@ func prepare(btx *bbolt.Tx, c *caches, tx store.Tx, enc *encoded) (*prepared, er
 	}
 	for i, n := range tx.Notifications {
 		p.put(bNotifications, timedKey(n.AgentID, n.At, n.ID), enc.notes[i])
+	}
+	for i := range tx.Outbox {
+		p.ops = append(p.ops, op{bucket: bOutbox, value: enc.outbox[i], seq: true})
 	}
 	return p, nil
 }
@@ -692,16 +717,16 @@ func (p *prepared) claims(btx *bbolt.Tx, claims []store.Claim) error {
 	for _, c := range claims {
 		key := []byte(c.Key)
 		if old := b.Get(key); old != nil {
-			if len(old) != timeLen {
+			if len(old) < timeLen {
 				return internal("claim", errors.New("corrupt claim record"))
 			}
-			if c.At.Before(decodeTime(old)) {
+			if c.At.Before(decodeTime(old[:timeLen])) {
 				return routing.Conflict(routing.ReasonDuplicate, "key %q is already claimed", c.Key)
 			}
-			p.ops = append(p.ops, op{bucket: bClaimsByExp, key: append(bytes.Clone(old), key...), del: true})
+			p.ops = append(p.ops, op{bucket: bClaimsByExp, key: append(bytes.Clone(old[:timeLen]), key...), del: true})
 		}
 		exp := appendTime(nil, c.ExpiresAt)
-		p.put(bClaims, key, exp)
+		p.put(bClaims, key, append(bytes.Clone(exp), c.Value...)) // expiry, then the recorded value
 		p.put(bClaimsByExp, append(exp, key...), nil)
 		if c.At.After(now) {
 			now = c.At
@@ -728,7 +753,7 @@ func sweepClaims(btx *bbolt.Tx, now time.Time) error {
 			return err
 		}
 		key := k[timeLen:]
-		if cur := b.Get(key); cur != nil && bytes.Equal(cur, k[:timeLen]) {
+		if cur := b.Get(key); len(cur) >= timeLen && bytes.Equal(cur[:timeLen], k[:timeLen]) {
 			if err := b.Delete(key); err != nil {
 				return err
 			}

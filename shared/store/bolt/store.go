@@ -49,12 +49,13 @@ var (
 	bClaimsByExp   = []byte("claims_by_exp")   // expiresAt + key
 	bEvents        = []byte("events")          // conversation 0 at + id -> JSON
 	bNotifications = []byte("notifications")   // agent 0 at + id -> JSON
+	bOutbox        = []byte("outbox")          // commit sequence (8 bytes, big-endian) -> JSON OutboxEvent
 )
 
 var allBuckets = [][]byte{
 	bMeta, bConversations, bConvByOpened, bConvByTeam, bConvByAgent, bConvByContact, bConvByStatus,
 	bQueue, bContacts, bContactByExt, bAgents, bTeams, bCursors, bChannels, bWorkflows, bVersions,
-	bClaims, bClaimsByExp, bEvents, bNotifications,
+	bClaims, bClaimsByExp, bEvents, bNotifications, bOutbox,
 }
 
 // schemaVersion is written to the meta bucket; Open refuses other versions.

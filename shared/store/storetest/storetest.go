@@ -14,7 +14,9 @@
 // LoadChange (capacity, RequireStatus, ReasonNoLoad, missing agent),
 // cursors, claims and their expiry, the timeline and notification order and
 // paging, ListConversations filters and order, the pending queue order,
-// malformed Txs (CodeInvalid), atomicity of a failed Tx across every kind of
+// claim values (GetClaim), the transactional outbox (written with the
+// state, never by a refused Tx, in commit order per key, at least once until
+// acknowledged), malformed Txs (CodeInvalid), atomicity of a failed Tx across every kind of
 // write, and races (50 goroutines on an agent with 5 slots; 20 stale
 // writers; 20 claimers; 20 creators of one contact).
 //
@@ -51,6 +53,8 @@ func RunConformanceTests(t *testing.T, newStore func(t *testing.T) store.Store) 
 	t.Run("Loads", h.testLoads)
 	t.Run("Cursors", h.testCursors)
 	t.Run("Claims", h.testClaims)
+	t.Run("ClaimValues", h.testClaimValues)
+	t.Run("Outbox", h.testOutbox)
 	t.Run("Events", h.testEvents)
 	t.Run("Notifications", h.testNotifications)
 	t.Run("ListConversations", h.testListConversations)
