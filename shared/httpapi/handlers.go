@@ -17,22 +17,11 @@ func pageRequest(r *http.Request) (store.PageRequest, error) {
 	return store.PageRequest{Cursor: r.URL.Query().Get("cursor"), Limit: limit}, nil
 }
 
-// contactView is a contact as shown beside a conversation.
-type contactView struct {
-	routing.Contact
-	DisplayName string `json:"displayName"`
-}
-
-type conversationView struct {
-	routing.Conversation
-	Priority int          `json:"priority"` // queue rank: 1 most urgent, 9 not escalated
-	Contact  *contactView `json:"contact,omitempty"`
-}
-
 func (a *API) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	out := map[string]any{"id": p.Subject, "role": p.Role}
+	out := meView{ID: p.Subject, Role: p.Role}
 	if ag, err := a.st.GetAgent(r.Context(), p.Subject); err == nil {
-		out["agent"] = ag
+		v := viewAgent(ag)
+		out.Agent = &v
 	}
 	WriteJSON(w, http.StatusOK, out)
 	return nil
@@ -47,7 +36,7 @@ func (a *API) notifications(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(views(pg.Items, viewNotification), pg.Next))
 	return nil
 }
 
@@ -80,7 +69,7 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request, p auth.P
 		if a.eng.CanView(r.Context(), actor(p), c) != nil {
 			continue // agents see their own conversations and the pending ones of their teams
 		}
-		items = append(items, conversationView{Conversation: c, Priority: c.Rank()})
+		items = append(items, viewConversation(c))
 	}
 	WriteJSON(w, http.StatusOK, newPage(items, pg.Next))
 	return nil
@@ -99,9 +88,10 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request, p auth.Pri
 	if err != nil {
 		return err
 	}
-	v := conversationView{Conversation: c, Priority: c.Rank()}
+	v := viewConversation(c)
 	if ct, err := a.st.GetContact(r.Context(), c.ContactID); err == nil {
-		v.Contact = &contactView{Contact: ct, DisplayName: ct.DisplayName()}
+		cv := viewContact(ct)
+		v.Contact = &cv
 	}
 	WriteJSON(w, http.StatusOK, v)
 	return nil
@@ -120,7 +110,7 @@ func (a *API) conversationEvents(w http.ResponseWriter, r *http.Request, p auth.
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(views(pg.Items, viewEvent), pg.Next))
 	return nil
 }
 
@@ -165,7 +155,7 @@ func (a *API) escalate(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, conversationView{Conversation: c, Priority: c.Rank()})
+	WriteJSON(w, http.StatusOK, viewConversation(c))
 	return nil
 }
 
@@ -180,7 +170,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, ev)
+	WriteJSON(w, http.StatusCreated, viewEvent(ev))
 	return nil
 }
 
@@ -195,7 +185,7 @@ func (a *API) comment(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, ev)
+	WriteJSON(w, http.StatusCreated, viewEvent(ev))
 	return nil
 }
 
@@ -212,7 +202,7 @@ func (a *API) close(w http.ResponseWriter, r *http.Request, p auth.Principal) er
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, conversationView{Conversation: c, Priority: c.Rank()})
+	WriteJSON(w, http.StatusOK, viewConversation(c))
 	return nil
 }
 
@@ -225,11 +215,7 @@ func (a *API) escalations(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	items := make([]conversationView, len(cs))
-	for i, c := range cs {
-		items[i] = conversationView{Conversation: c, Priority: c.Rank()}
-	}
-	WriteJSON(w, http.StatusOK, newPage(items, ""))
+	WriteJSON(w, http.StatusOK, newPage(views(cs, viewConversation), ""))
 	return nil
 }
 
@@ -247,7 +233,7 @@ func (a *API) getContact(w http.ResponseWriter, r *http.Request, p auth.Principa
 			return err
 		}
 	}
-	WriteJSON(w, http.StatusOK, contactView{Contact: c, DisplayName: c.DisplayName()})
+	WriteJSON(w, http.StatusOK, viewContact(c))
 	return nil
 }
 
@@ -263,7 +249,7 @@ func (a *API) patchContact(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, contactView{Contact: c, DisplayName: c.DisplayName()})
+	WriteJSON(w, http.StatusOK, viewContact(c))
 	return nil
 }
 
@@ -276,7 +262,7 @@ func (a *API) listTeams(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(views(pg.Items, viewTeam), pg.Next))
 	return nil
 }
 
@@ -285,7 +271,7 @@ func (a *API) getTeam(w http.ResponseWriter, r *http.Request, p auth.Principal) 
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, t)
+	WriteJSON(w, http.StatusOK, viewTeam(t))
 	return nil
 }
 
@@ -304,7 +290,7 @@ func (a *API) createTeam(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, t)
+	WriteJSON(w, http.StatusCreated, viewTeam(t))
 	return nil
 }
 
@@ -320,7 +306,7 @@ func (a *API) patchTeam(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, t)
+	WriteJSON(w, http.StatusOK, viewTeam(t))
 	return nil
 }
 
@@ -329,7 +315,7 @@ func (a *API) putMember(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, t)
+	WriteJSON(w, http.StatusOK, viewTeam(t))
 	return nil
 }
 
@@ -338,7 +324,7 @@ func (a *API) deleteMember(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, t)
+	WriteJSON(w, http.StatusOK, viewTeam(t))
 	return nil
 }
 
@@ -351,7 +337,7 @@ func (a *API) listAgents(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(views(pg.Items, viewAgent), pg.Next))
 	return nil
 }
 
@@ -364,7 +350,7 @@ func (a *API) getAgent(w http.ResponseWriter, r *http.Request, p auth.Principal)
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, ag)
+	WriteJSON(w, http.StatusOK, viewAgent(ag))
 	return nil
 }
 
@@ -387,7 +373,7 @@ func (a *API) createAgent(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, ag)
+	WriteJSON(w, http.StatusCreated, viewAgent(ag))
 	return nil
 }
 
@@ -403,7 +389,7 @@ func (a *API) patchAgent(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, ag)
+	WriteJSON(w, http.StatusOK, viewAgent(ag))
 	return nil
 }
 
@@ -418,7 +404,7 @@ func (a *API) putStatus(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, ag)
+	WriteJSON(w, http.StatusOK, viewAgent(ag))
 	return nil
 }
 
@@ -427,7 +413,7 @@ func (a *API) extendSession(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, ag)
+	WriteJSON(w, http.StatusOK, viewAgent(ag))
 	return nil
 }
 
@@ -440,7 +426,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusOK, newPage(pg.Items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(views(pg.Items, viewChannel), pg.Next))
 	return nil
 }
 
@@ -460,7 +446,7 @@ func (a *API) createChannel(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	WriteJSON(w, http.StatusCreated, ch)
+	WriteJSON(w, http.StatusCreated, viewChannel(ch))
 	return nil
 }
 
