@@ -76,6 +76,18 @@ func (c Channels) ChannelByExternalID(ctx context.Context, provider, externalID 
 	return *found, nil
 }
 
+// ChannelsOf lists the channels of a provider.
+func (c Channels) ChannelsOf(ctx context.Context, provider string) ([]routing.Channel, error) {
+	var out []routing.Channel
+	err := store.ForEach(ctx, c.Store.ListChannels, func(ch routing.Channel) error {
+		if ch.Provider == provider {
+			out = append(out, ch)
+		}
+		return nil
+	})
+	return out, err
+}
+
 // Enrich fills a new contact's country from its phone number and its
 // language from the provider's locale (or the country).
 func Enrich(c *routing.Contact, locale string) {

@@ -25,8 +25,14 @@
 // Ingest five times. The engine must claim (channel id, Inbound.MessageID)
 // atomically (a conditional put with a TTL) before storing or publishing.
 //
-// A GET is a verification handshake (Meta's hub.challenge): it needs
-// ?channel=<id>, answers the challenge as text/plain, or 401.
+// A GET is a verification handshake (Meta's hub.challenge): the verify token
+// is checked against the channel of ?channel=<id>, or without it against every
+// channel of the provider; it answers the challenge as text/plain, or 403 (a
+// wrong or missing token, an unknown channel).
+//
+// A channel whose secret cannot be resolved (a missing secrets.json entry, an
+// unreachable secret store) answers 503 with Retry-After, never 500, and is
+// logged as an error naming the channel.
 //
 // A payload that holds no events (say a Meta account_update) is answered 200
 // without a channel when none can be named: nothing is stored, and Meta
@@ -54,12 +60,17 @@ const Pattern = "/v1/webhooks/{provider}"
 // DefaultMaxBody is the largest body accepted: 1 MiB.
 const DefaultMaxBody int64 = 1 << 20
 
-// ChannelLookup finds channels; the lead adapts the store to it. Both methods
-// return a *routing.Error with CodeNotFound for an unknown channel.
+// ChannelLookup finds channels; the lead adapts the store to it. The first two
+// methods return a *routing.Error with CodeNotFound for an unknown channel.
 type ChannelLookup interface {
 	ChannelByExternalID(ctx context.Context, provider, externalID string) (routing.Channel, error)
 	GetChannel(ctx context.Context, id string) (routing.Channel, error)
+	// ChannelsOf lists the channels of a provider (handshakes without ?channel=).
+	ChannelsOf(ctx context.Context, provider string) ([]routing.Channel, error)
 }
+
+// RetryAfter is the Retry-After (seconds) of a 503 answer.
+const RetryAfter = "30"
 
 // Ingestor receives verified events. It must dedupe by (ch.ID, MessageID)
 // atomically, store and publish, and return fast: routing happens later.
@@ -310,11 +321,22 @@ func (h *Handler) lookupExternal(ctx context.Context, provider, ext string) (rou
 	return ch, err
 }
 
-func (h *Handler) verify(r *http.Request, p providers.Provider, ch routing.Channel, body []byte) error {
-	creds, err := providers.ResolveCredentials(r.Context(), h.Secrets, ch.SecretRef)
+// credentials resolves the channel's secret; a failure is logged naming the
+// channel and becomes unavailable (503): the provider retries, and the
+// operator can fix the secret meanwhile.
+func (h *Handler) credentials(ctx context.Context, p providers.Provider, ch routing.Channel) (providers.Credentials, error) {
+	creds, err := providers.ResolveCredentials(ctx, h.Secrets, ch.SecretRef)
 	if err != nil {
-		h.log().Error("webhook channel secret unavailable", "provider", p.Name(), "channel", ch.ID, "code", routing.ErrorCode(err))
-		return routing.Errorf(routing.CodeInternal, "the channel's secret is not available")
+		h.log().Error("webhook channel secret unavailable", "provider", p.Name(), "channel", ch.ID, "code", routing.ErrorCode(err), "error", err.Error())
+		return creds, routing.Errorf(routing.CodeUnavailable, "the secret of channel %s is not available", ch.ID)
+	}
+	return creds, nil
+}
+
+func (h *Handler) verify(r *http.Request, p providers.Provider, ch routing.Channel, body []byte) error {
+	creds, err := h.credentials(r.Context(), p, ch)
+	if err != nil {
+		return err
 	}
 	rr := r.WithContext(providers.WithChannel(r.Context(), ch))
 	if err := p.Verify(rr, body, creds.ForVerify()); err != nil {
@@ -332,33 +354,47 @@ func (h *Handler) handshake(w http.ResponseWriter, r *http.Request, p providers.
 		writeError(w, http.StatusNotFound, routing.Errorf(routing.CodeNotFound, "provider %s has no verification handshake", p.Name()))
 		return
 	}
-	id := r.URL.Query().Get("channel")
-	if id == "" {
-		writeError(w, http.StatusBadRequest, routing.Invalid("channel", "add ?channel=<channel id> to the webhook URL"))
-		return
-	}
-	ch, err := h.Channels.GetChannel(r.Context(), id)
-	if err != nil || ch.Provider != p.Name() {
-		if err == nil || routing.IsNotFound(err) {
-			err = errUnknownChannel
+	var candidates []routing.Channel
+	if id := r.URL.Query().Get("channel"); id != "" {
+		ch, err := h.Channels.GetChannel(r.Context(), id)
+		if err != nil && !routing.IsNotFound(err) {
+			h.fail(w, err)
+			return
 		}
-		h.fail(w, err)
+		if err == nil && ch.Provider == p.Name() {
+			candidates = append(candidates, ch)
+		}
+	} else {
+		list, err := h.Channels.ChannelsOf(r.Context(), p.Name())
+		if err != nil {
+			h.fail(w, err)
+			return
+		}
+		candidates = list
+	}
+	// The token is checked against each candidate; the first that accepts it
+	// answers. A wrong token is forbidden, as Meta expects.
+	var lastErr error = routing.Errorf(routing.CodeForbidden, "invalid hub.verify_token")
+	for _, ch := range candidates {
+		creds, err := h.credentials(r.Context(), p, ch)
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		challenge, err := hs.Handshake(r, creds.ForHandshake())
+		if err != nil {
+			if routing.ErrorCode(err) != routing.CodeUnauthenticated {
+				h.fail(w, err) // a malformed handshake: the same for every channel
+				return
+			}
+			continue
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		_, _ = io.WriteString(w, challenge)
 		return
 	}
-	creds, err := providers.ResolveCredentials(r.Context(), h.Secrets, ch.SecretRef)
-	if err != nil {
-		h.log().Error("webhook channel secret unavailable", "provider", p.Name(), "channel", ch.ID, "code", routing.ErrorCode(err))
-		h.fail(w, routing.Errorf(routing.CodeInternal, "the channel's secret is not available"))
-		return
-	}
-	challenge, err := hs.Handshake(r, creds.ForHandshake())
-	if err != nil {
-		h.fail(w, err)
-		return
-	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.WriteString(w, challenge)
+	h.fail(w, lastErr)
 }
 
 func (h *Handler) now() (t time.Time) {
@@ -396,6 +432,9 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	}
 	if re.Code == routing.CodeInternal {
 		re = routing.Errorf(routing.CodeInternal, "internal error")
+	}
+	if re.Code == routing.CodeUnavailable {
+		w.Header().Set("Retry-After", RetryAfter)
 	}
 	writeError(w, StatusOf(re.Code), re)
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -62,6 +63,21 @@ func (f *fakeChannels) GetChannel(_ context.Context, id string) (routing.Channel
 		}
 	}
 	return routing.Channel{}, routing.NotFound("channel", id)
+}
+
+func (f *fakeChannels) ChannelsOf(_ context.Context, provider string) ([]routing.Channel, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.err != nil {
+		return nil, f.err
+	}
+	var out []routing.Channel
+	for _, c := range f.channels {
+		if c.Provider == provider {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 type call struct {
@@ -310,18 +326,28 @@ func TestTwilioAnswersTwiML(t *testing.T) {
 
 func TestHandshake(t *testing.T) {
 	e := newEnv(t)
-	get := func(q string) *httptest.ResponseRecorder {
-		return e.do(httptest.NewRequest(http.MethodGet, "/v1/webhooks/whatsapp?"+q, nil))
+	get := func(provider, q string) *httptest.ResponseRecorder {
+		return e.do(httptest.NewRequest(http.MethodGet, "/v1/webhooks/"+provider+"?"+q, nil))
 	}
-	w := get("channel=ch_wa&hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444")
-	if w.Code != 200 || w.Body.String() != "1158201444" || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
-		t.Errorf("%d %q %s", w.Code, w.Header().Get("Content-Type"), w.Body)
+	for _, q := range []string{
+		"channel=ch_wa&hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444",
+		"hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1158201444", // no channel: any WhatsApp channel's token
+	} {
+		w := get("whatsapp", q)
+		if w.Code != 200 || w.Body.String() != "1158201444" || !strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+			t.Errorf("%s: %d %q %s", q, w.Code, w.Header().Get("Content-Type"), w.Body)
+		}
 	}
-	wantError(t, get("channel=ch_wa&hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"), 401, routing.CodeUnauthenticated, "")
-	wantError(t, get("channel=ch_wa2&hub.mode=subscribe&hub.verify_token=&hub.challenge=1"), 401, routing.CodeUnauthenticated, "")
-	wantError(t, get("hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1"), 400, routing.CodeInvalid, "channel")
-	wantError(t, get("channel=ch_nope&hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1"), 401, routing.CodeUnauthenticated, "")
-	wantError(t, get("channel=ch_wa&hub.mode=nope&hub.verify_token=verify-me&hub.challenge=1"), 400, routing.CodeInvalid, "hub.mode")
+	// wrong, missing or unknown: 403, as Meta expects
+	wantError(t, get("whatsapp", "channel=ch_wa&hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"), 403, routing.CodeForbidden, "")
+	wantError(t, get("whatsapp", "channel=ch_wa&hub.mode=subscribe&hub.challenge=1"), 403, routing.CodeForbidden, "")
+	wantError(t, get("whatsapp", "channel=ch_wa2&hub.mode=subscribe&hub.verify_token=&hub.challenge=1"), 403, routing.CodeForbidden, "")
+	wantError(t, get("whatsapp", "hub.mode=subscribe&hub.verify_token=guess&hub.challenge=1"), 403, routing.CodeForbidden, "")
+	wantError(t, get("whatsapp", "channel=ch_nope&hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1"), 403, routing.CodeForbidden, "")
+	// a WhatsApp channel's token does not open another provider's handshake
+	wantError(t, get("messenger", "hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1"), 403, routing.CodeForbidden, "")
+	wantError(t, get("messenger", "channel=ch_wa&hub.mode=subscribe&hub.verify_token=verify-me&hub.challenge=1"), 403, routing.CodeForbidden, "")
+	wantError(t, get("whatsapp", "channel=ch_wa&hub.mode=nope&hub.verify_token=verify-me&hub.challenge=1"), 400, routing.CodeInvalid, "hub.mode")
 	wantError(t, e.do(httptest.NewRequest(http.MethodGet, "/v1/webhooks/telegram?channel=ch_tg", nil)), 404, routing.CodeNotFound, "")
 	if n := len(e.ingest.Calls()); n != 0 {
 		t.Errorf("%d ingests", n)
@@ -405,16 +431,26 @@ func TestIngestFailures(t *testing.T) {
 	wantError(t, e.do(post("/v1/webhooks/generic", body, generic.SignatureHeader, sig)), 503, routing.CodeUnavailable, "")
 }
 
-func TestMissingSecretIsInternal(t *testing.T) {
+// A channel whose secret is missing answers 503 with Retry-After (providers
+// retry it; a 500 they would retry forever), logged as an error naming the channel.
+func TestMissingSecretIsUnavailable(t *testing.T) {
 	e := newEnv(t)
+	var logs bytes.Buffer
+	e.h.Logger = slog.New(slog.NewTextHandler(&logs, nil))
 	body := []byte(`{"channelId":"broken","messageId":"m-1","from":"v"}`)
 	w := e.do(post("/v1/webhooks/generic", body, generic.SignatureHeader, generic.Sign("x", body)))
-	wantError(t, w, 500, routing.CodeInternal, "")
+	wantError(t, w, 503, routing.CodeUnavailable, "")
+	if w.Header().Get("Retry-After") == "" {
+		t.Error("no Retry-After")
+	}
 	if strings.Contains(w.Body.String(), "absent") {
 		t.Errorf("secret ref leaked: %s", w.Body)
 	}
 	if len(e.ingest.Calls()) != 0 {
 		t.Error("ingested")
+	}
+	if l := logs.String(); !strings.Contains(l, "level=ERROR") || !strings.Contains(l, "channel=ch_nosecret") {
+		t.Errorf("not logged as an error naming the channel: %s", l)
 	}
 }
 
