@@ -177,6 +177,11 @@ func TestBadInput(t *testing.T) {
 		{"team bad strategy", "POST", "/v1/teams", `{"id":"x","name":"X","strategy":"random"}`, 400, "invalid_argument", "strategy"},
 		{"status unknown", "PUT", "/v1/agents/ag/status", `{"status":"away"}`, 400, "invalid_argument", "status"},
 		{"unknown route", "GET", "/v1/nothing", nil, 404, "not_found", ""},
+		{"patch agent wrong type", "PATCH", "/v1/agents/ag", `{"maxConcurrent":"two"}`, 400, "invalid_argument", "maxConcurrent"},
+		{"patch team wrong type", "PATCH", "/v1/teams/front", `{"onlineOnly":"yes"}`, 400, "invalid_argument", "onlineOnly"},
+		{"patch contact wrong type", "PATCH", "/v1/contacts/" + before.str("contactId"), `{"fields":{"vip":3}}`, 400, "invalid_argument", "fields.vip"},
+		{"invalid UTF-8", "POST", "/v1/agents", "{\"id\":\"zed\",\"name\":\"\xff\xfe\",\"maxConcurrent\":1}", 400, "invalid_argument", "name"},
+		{"invalid UTF-8 nested", "PATCH", "/v1/contacts/" + before.str("contactId"), "{\"fields\":{\"note\":\"ok\",\"city\":\"M\xe1laga\"}}", 400, "invalid_argument", "fields.city"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			who := e.admin
