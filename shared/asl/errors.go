@@ -17,10 +17,25 @@ const (
 	// selects nothing, a bad intrinsic argument, too many history events).
 	// It is never retried nor caught.
 	ErrRuntime = "States.Runtime"
+	// ErrDataLimitExceeded: a state's input after Parameters, a task's result
+	// or a state's output is larger than MaxPayloadSize. Like ErrRuntime it
+	// is terminal: neither States.ALL nor any Retry or Catch matches it.
+	ErrDataLimitExceeded = "States.DataLimitExceeded"
 	// ErrNoChoiceMatched: a Choice state matched no rule and has no Default.
 	ErrNoChoiceMatched = "States.NoChoiceMatched"
 	// ErrResultPathMatchFailure: ResultPath cannot be applied to the input.
 	ErrResultPathMatchFailure = "States.ResultPathMatchFailure"
+)
+
+// Limits Step Functions enforces, enforced here the same way.
+const (
+	// MaxPayloadSize is the largest execution input, state input after
+	// Parameters, task result and state output, in bytes of UTF-8 JSON
+	// (256 KiB).
+	MaxPayloadSize = 262144
+	// ExpressMaxDuration is how long an Express execution may run: it then
+	// ends TIMED_OUT with States.Timeout, which no Catch of the machine sees.
+	ExpressMaxDuration = 5 * 60 // seconds
 )
 
 // TaskError is the error an Invoker returns to fail a task with a specific

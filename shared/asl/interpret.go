@@ -197,7 +197,7 @@ func (s *stepper) contextObject() map[string]any {
 	obj := map[string]any{
 		"Execution": map[string]any{
 			"Id":        s.rec.ID,
-			"Name":      s.rec.Name,
+			"Name":      s.rec.execName(),
 			"Input":     s.execInput,
 			"StartTime": formatTime(s.rec.StartTime),
 		},
@@ -272,6 +272,17 @@ func applyResultPath(p optPath, input, result any) (any, error) {
 func (s *stepper) enter() {
 	st := s.state()
 	cur := s.rec.Cursor
+	// A later entry of a state gets a later EnteredTime, to the millisecond
+	// Step Functions shows, even on a virtual clock that did not move.
+	if prev, ok := s.rec.Entered[st.name]; ok {
+		if next := prev.Truncate(time.Millisecond).Add(time.Millisecond); s.now.Before(next) {
+			s.now = next
+		}
+	}
+	if s.rec.Entered == nil {
+		s.rec.Entered = map[string]time.Time{}
+	}
+	s.rec.Entered[st.name] = s.now
 	cur.EnteredAt = s.now
 	s.rec.Transitions++
 	cur.EnteredEvent = s.emit(HistoryEvent{Type: st.typ + "StateEntered", StateName: st.name, Input: mustEncode(s.input)})
@@ -305,8 +316,23 @@ func (s *stepper) enter() {
 	}
 }
 
+// tooLarge fails the execution with States.DataLimitExceeded, which no
+// Retry or Catch sees, when b (a state's input after Parameters, a task
+// result or a state output) is larger than MaxPayloadSize.
+func (s *stepper) tooLarge(b []byte, st *state, what string) bool {
+	if len(b) <= MaxPayloadSize {
+		return false
+	}
+	s.fail(ErrDataLimitExceeded, fmt.Sprintf("The %s of state '%s' is %d bytes, more than the maximum of %d bytes.", what, st.name, len(b), MaxPayloadSize))
+	return true
+}
+
 func (s *stepper) exit(st *state, out any) {
-	s.emit(HistoryEvent{Type: st.typ + "StateExited", StateName: st.name, Output: mustEncode(out)})
+	enc := mustEncode(out)
+	if s.tooLarge(enc, st, "output") {
+		return
+	}
+	s.emit(HistoryEvent{Type: st.typ + "StateExited", StateName: st.name, Output: enc})
 	if st.end {
 		s.finish(StatusSucceeded, EventExecutionSucceeded, "", "", out)
 		return
@@ -370,7 +396,11 @@ func (s *stepper) runChoice(st *state) {
 		s.failWith(err)
 		return
 	}
-	s.emit(HistoryEvent{Type: "ChoiceStateExited", StateName: st.name, Output: mustEncode(out)})
+	enc := mustEncode(out)
+	if s.tooLarge(enc, st, "output") {
+		return
+	}
+	s.emit(HistoryEvent{Type: "ChoiceStateExited", StateName: st.name, Output: enc})
 	s.goTo(next, out)
 }
 
@@ -504,6 +534,9 @@ func (s *stepper) invoke() error {
 	s.rec.Invocations[st.name]++
 	n := s.rec.Invocations[st.name]
 	paramsJSON := mustEncode(params)
+	if s.tooLarge(paramsJSON, st, "input after Parameters") {
+		return nil
+	}
 	cur.ScheduledAt = s.now
 	s.emit(HistoryEvent{Type: EventTaskScheduled, StateName: st.name, Resource: st.resource, Input: paramsJSON})
 	s.emit(HistoryEvent{Type: EventTaskStarted, StateName: st.name, Resource: st.resource})
@@ -524,16 +557,24 @@ func (s *stepper) invoke() error {
 		defer cancel()
 	}
 	before := s.r.clk.Now()
-	out, ierr := s.r.inv.Invoke(ictx, Invocation{
+	call := Invocation{
 		Resource:      st.resource,
 		Parameters:    paramsJSON,
 		TaskToken:     s.rec.Token,
-		ExecutionName: s.rec.Name,
+		ExecutionName: s.rec.execName(),
 		ExecutionID:   s.rec.ID,
 		MachineID:     s.rec.MachineID,
 		StateName:     st.name,
 		Attempt:       cur.Retries,
-	})
+	}
+	faults := s.r.currentFaults()
+	out, ierr := s.r.inv.Invoke(ictx, call)
+	if faults.DuplicateDelivery != nil && s.ctx.Err() == nil && faults.DuplicateDelivery(call) {
+		out, ierr = s.r.inv.Invoke(ictx, call)
+	}
+	if ierr == nil && faults.FailAfterEffect != nil && faults.FailAfterEffect(call) {
+		out, ierr = nil, &TaskError{Name: ErrLambdaService, Cause: "the task's response was lost (injected after its effect)"}
+	}
 	if err := s.ctx.Err(); err != nil {
 		return err // the caller gave up: the checkpoint redoes the attempt later
 	}
@@ -587,7 +628,11 @@ func (s *stepper) invoke() error {
 		if st.lambdaInvoke {
 			result = LambdaEnvelope(result, LambdaRequestID(s.rec.Name, st.name, n))
 		}
-		s.emit(HistoryEvent{Type: EventTaskSucceeded, StateName: st.name, Resource: st.resource, Output: mustEncode(result)})
+		enc := mustEncode(result)
+		if s.tooLarge(enc, st, "task result") {
+			return nil
+		}
+		s.emit(HistoryEvent{Type: EventTaskSucceeded, StateName: st.name, Resource: st.resource, Output: enc})
 		s.completeTask(st, result)
 	}
 	return nil
@@ -628,7 +673,7 @@ func (s *stepper) completeTask(st *state, result any) {
 
 // errorMatches applies the ErrorEquals rules of Step Functions.
 func errorMatches(list []string, name string) bool {
-	if name == ErrRuntime {
+	if name == ErrRuntime || name == ErrDataLimitExceeded {
 		return false
 	}
 	for _, e := range list {

@@ -23,6 +23,22 @@ type Invocation struct {
 	Attempt int
 }
 
+// Faults make the runner fail the way Step Functions may, for tests of
+// idempotent tasks. Each function is asked about every task attempt.
+type Faults struct {
+	// DuplicateDelivery delivers the attempt twice: the Invoker is called
+	// a second time with the same Invocation, and the second result counts
+	// (asynchronous Express executions are at least once).
+	DuplicateDelivery func(Invocation) bool
+	// FailAfterEffect fails an attempt that succeeded, as if its response
+	// were lost (Lambda.ServiceException): a Retry then re-delivers a task
+	// whose effect was already committed.
+	FailAfterEffect func(Invocation) bool
+}
+
+// ErrLambdaService is the error name FailAfterEffect fails attempts with.
+const ErrLambdaService = "Lambda.ServiceException"
+
 // Invoker runs tasks. For .waitForTaskToken resources its result is ignored
 // (the task completes with SendTaskSuccess); an error fails the task. Return
 // a *TaskError to fail with a specific error name. The context marks the

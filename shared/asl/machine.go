@@ -712,3 +712,13 @@ func (m *Machine) checkTransitions() error {
 	}
 	return nil
 }
+
+// waitsForToken reports whether a Task state waits for a task token.
+func (m *Machine) waitsForToken() bool {
+	for _, st := range m.states {
+		if st.waitForToken {
+			return true
+		}
+	}
+	return false
+}

@@ -31,6 +31,7 @@ type Runner struct {
 	ids   ids.Generator
 
 	mu       sync.Mutex
+	faults   Faults
 	slots    map[string]*slot
 	machines map[[32]byte]*Machine
 
@@ -79,6 +80,24 @@ type StartInput struct {
 	Definition []byte
 	// Input is the execution input; empty means {}.
 	Input json.RawMessage
+	// Express runs the execution as Express: a start is never deduplicated
+	// by name (each Start runs a new execution, stored under a key of its
+	// own that Start returns as Execution.Name), the execution is cut after
+	// ExpressMaxDuration, and task tokens are refused.
+	Express bool
+}
+
+// SetFaults sets the faults injected from now on (zero: none).
+func (r *Runner) SetFaults(f Faults) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.faults = f
+}
+
+func (r *Runner) currentFaults() Faults {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.faults
 }
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,80}$`)
@@ -255,6 +274,9 @@ func (r *Runner) Start(ctx context.Context, in StartInput) (Execution, error) {
 	if len(input) == 0 {
 		input = json.RawMessage(`{}`)
 	}
+	if len(input) > MaxPayloadSize {
+		return Execution{}, routing.Invalid("input", "the execution input is %d bytes, more than Step Functions' limit of %d", len(input), MaxPayloadSize)
+	}
 	inputVal, err := decodeValue(input)
 	if err != nil {
 		return Execution{}, routing.Invalid("input", "input is not valid JSON")
@@ -267,22 +289,30 @@ func (r *Runner) Start(ctx context.Context, in StartInput) (Execution, error) {
 	if machineID == "" {
 		machineID = "local"
 	}
+	key, execName := in.Name, ""
+	if in.Express {
+		if m.waitsForToken() {
+			return Execution{}, routing.Invalid("definition", "an Express machine cannot wait for a task token")
+		}
+		// Not deduplicated: every start is an execution of its own.
+		key, execName = in.Name+":"+r.ids.New("x"), in.Name
+	}
 	existing := func(rec *Record) (Execution, error) {
 		if !EqualJSON(rec.Input, input) || rec.MachineID != machineID {
 			return Execution{}, routing.Conflict(routing.ReasonExists, "execution %q already exists with a different input", in.Name)
 		}
 		return r.Describe(ctx, in.Name)
 	}
-	if holds(ctx, in.Name) {
-		rec, err := r.store.Load(ctx, in.Name)
+	if holds(ctx, key) {
+		rec, err := r.store.Load(ctx, key)
 		if err != nil {
 			return Execution{}, err
 		}
 		return existing(rec)
 	}
 	var found *Record
-	err = r.withExecution(ctx, in.Name, func(ctx context.Context) error {
-		rec, err := r.store.Load(ctx, in.Name)
+	err = r.withExecution(ctx, key, func(ctx context.Context) error {
+		rec, err := r.store.Load(ctx, key)
 		if err == nil {
 			found = rec
 			return nil
@@ -292,16 +322,24 @@ func (r *Runner) Start(ctx context.Context, in StartInput) (Execution, error) {
 		}
 		now := r.clk.Now()
 		rec = &Record{
-			Name:       in.Name,
-			ID:         ExecutionARN(machineID, in.Name),
-			MachineID:  machineID,
-			Definition: append(json.RawMessage(nil), in.Definition...),
-			Input:      mustEncode(inputVal),
-			Status:     StatusRunning,
-			StartTime:  now,
+			Name:          key,
+			ID:            ExecutionARN(machineID, key),
+			MachineID:     machineID,
+			Definition:    append(json.RawMessage(nil), in.Definition...),
+			Input:         mustEncode(inputVal),
+			Status:        StatusRunning,
+			StartTime:     now,
+			Express:       in.Express,
+			ExecutionName: execName,
 		}
 		if m.timeoutSeconds > 0 {
 			rec.Deadline = now.Add(time.Duration(m.timeoutSeconds) * time.Second)
+		}
+		if in.Express {
+			cut := now.Add(ExpressMaxDuration * time.Second)
+			if rec.Deadline.IsZero() || cut.Before(rec.Deadline) {
+				rec.Deadline = cut
+			}
 		}
 		s, err := newStepper(ctx, r, m, rec)
 		if err != nil {
@@ -320,7 +358,7 @@ func (r *Runner) Start(ctx context.Context, in StartInput) (Execution, error) {
 	if found != nil {
 		return existing(found)
 	}
-	return r.Describe(ctx, in.Name)
+	return r.Describe(ctx, key)
 }
 
 // Describe returns the named execution with its history, or a NotFound error.
@@ -476,6 +514,9 @@ func (r *Runner) SendTaskSuccess(ctx context.Context, token string, output json.
 	v, err := decodeValue(output)
 	if err != nil {
 		return routing.Invalid("output", "output is not valid JSON")
+	}
+	if len(output) > MaxPayloadSize {
+		return routing.Invalid("output", "the task output is %d bytes, more than Step Functions' limit of %d", len(output), MaxPayloadSize)
 	}
 	return r.signalToken(ctx, signal{kind: "success", token: token, output: v})
 }

@@ -48,6 +48,24 @@ type Record struct {
 	Token string `json:"token,omitempty"`
 	// Cursor is where a running execution stands.
 	Cursor *Cursor `json:"cursor,omitempty"`
+
+	// Express marks an Express execution. Express starts are not
+	// deduplicated, so each is stored under a key of its own (Name) and
+	// ExecutionName is the name it was started with ($$.Execution.Name).
+	Express       bool   `json:"express,omitempty"`
+	ExecutionName string `json:"executionName,omitempty"`
+	// Entered is the last time each state was entered: a later entry of the
+	// same state gets a strictly later $$.State.EnteredTime (to the
+	// millisecond), as a step key needs, even on a clock that stands still.
+	Entered map[string]time.Time `json:"entered,omitempty"`
+}
+
+// execName is the name the execution was started with.
+func (rec *Record) execName() string {
+	if rec.ExecutionName != "" {
+		return rec.ExecutionName
+	}
+	return rec.Name
 }
 
 // Cursor phases.

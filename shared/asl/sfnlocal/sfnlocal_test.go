@@ -218,6 +218,23 @@ var machines = []machine{
 		wantStates: []string{"Shape", "Pick"},
 	},
 	{
+		// Step keys: the context fields a compiled task payload carries, a
+		// Retry of the entry, and a second entry through a loop.
+		name: "step-keys-retry-and-loop",
+		def: `{"StartAt": "T", "States": {
+		  "T": {"Type": "Task", "Resource": "arn:aws:states:::lambda:invoke",
+		    "Parameters": {"Payload": {"execution.$": "$$.Execution.Name", "stateName.$": "$$.State.Name", "enteredTime.$": "$$.State.EnteredTime"}},
+		    "ResultPath": null, "Retry": [{"ErrorEquals": ["Boom"], "IntervalSeconds": 1, "MaxAttempts": 2}], "Next": "Again"},
+		  "Again": {"Type": "Choice", "Choices": [{"Variable": "$.looped", "IsPresent": true, "Next": "Done"}], "Default": "Mark"},
+		  "Mark": {"Type": "Pass", "Result": true, "ResultPath": "$.looped", "Next": "T"},
+		  "Done": {"Type": "Succeed"}}}`,
+		input:      `{}`,
+		answers:    map[string][]any{"T": {&asl.TaskError{Name: "Boom", Cause: "once"}, `{}`, `{}`}},
+		drive:      settle(time.Minute),
+		wantStatus: asl.StatusSucceeded,
+		wantStates: []string{"T", "Again", "Mark", "T", "Again", "Done"},
+	},
+	{
 		name: "paths-null-and-nested",
 		def: `{"StartAt": "A", "States": {
 		  "A": {"Type": "Pass", "Result": {"deep": 1}, "ResultPath": "$.new.nested.value", "Next": "B"},
