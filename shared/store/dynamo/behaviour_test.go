@@ -70,13 +70,16 @@ func TestTableSchemaNames(t *testing.T) {
 		*in.KeySchema[1].AttributeName != "sk" || in.KeySchema[1].KeyType != types.KeyTypeRange {
 		t.Fatalf("key schema %+v, want pk HASH, sk RANGE", in.KeySchema)
 	}
-	if len(in.GlobalSecondaryIndexes) != 3 {
-		t.Fatalf("%d GSIs, want 3", len(in.GlobalSecondaryIndexes))
+	if len(in.GlobalSecondaryIndexes) != 5 {
+		t.Fatalf("%d GSIs, want 5", len(in.GlobalSecondaryIndexes))
+	}
+	if in.StreamSpecification == nil || !*in.StreamSpecification.StreamEnabled || in.StreamSpecification.StreamViewType != types.StreamViewTypeNewImage {
+		t.Fatalf("stream %+v, want enabled with NEW_IMAGE (the outbox feed)", in.StreamSpecification)
 	}
 	for i, g := range in.GlobalSecondaryIndexes {
 		name := fmt.Sprintf("gsi%d", i+1)
 		if *g.IndexName != name || *g.KeySchema[0].AttributeName != name+"pk" || *g.KeySchema[1].AttributeName != name+"sk" ||
-			g.Projection.ProjectionType != types.ProjectionTypeAll {
+			g.Projection.ProjectionType != types.ProjectionTypeKeysOnly {
 			t.Fatalf("GSI %d: %s on %s/%s projection %s", i, *g.IndexName, *g.KeySchema[0].AttributeName, *g.KeySchema[1].AttributeName, g.Projection.ProjectionType)
 		}
 	}
@@ -104,15 +107,14 @@ func TestCommitItemLimit(t *testing.T) {
 	if len(p.Items) != 0 {
 		t.Fatalf("refused Tx wrote %d events", len(p.Items))
 	}
-	// A conversation with a team is two items: 50 of them fill a transaction.
-	var tx store.Tx
-	for i := range 51 {
-		tx.Conversations = append(tx.Conversations, store.ConversationWrite{Value: conversation(fmt.Sprintf("cv_%02d", i), "team_a", "")})
-	}
+	// Outbox events count: one item per Key of the Tx. 99 events + 2 keys
+	// of outbox is 101 items.
+	tx := many(dynamo.MaxTxItems - 1)
+	tx.Outbox = []store.OutboxEvent{outboxEvent("cv_1", "bus_1"), outboxEvent("cv_2", "bus_2"), outboxEvent("cv_1", "bus_3")}
 	if err := s.Commit(t.Context(), tx); routing.ErrorCode(err) != routing.CodeInvalid {
-		t.Fatalf("51 conversations (102 items): want invalid_argument, got %v", err)
+		t.Fatalf("99 events + outbox of 2 keys (101 items): want invalid_argument, got %v", err)
 	}
-	tx.Conversations = tx.Conversations[:50]
+	tx.Outbox = tx.Outbox[:1]
 	commit(t, s, tx)
 	commit(t, s, many(dynamo.MaxTxItems))
 }
@@ -350,7 +352,7 @@ func TestRouteOneConversationCapacity(t *testing.T) {
 	route := measure("route: conversation + LoadChange + 2 events + notification", func() error {
 		return s.Commit(t.Context(), routeTx("cv_1", "ag_1", t0))
 	})
-	// Six items (the conversation is two: main + team index item) in ONE request.
+	// Five items in ONE request.
 	if route.Requests != 1 || route.Operations["TransactWriteItems"].Requests != 1 {
 		t.Fatalf("routing took %d requests (%v), want one TransactWriteItems", route.Requests, opNames(route))
 	}
@@ -377,8 +379,12 @@ func TestRouteOneConversationCapacity(t *testing.T) {
 	measure("GetConversation", func() error { _, err := s.GetConversation(t.Context(), "cv_1"); return err })
 	measure("GetAgent (profile + load, one Query)", func() error { _, err := s.GetAgent(t.Context(), "ag_1"); return err })
 	measure("PendingQueue (team, 10)", func() error { _, err := s.PendingQueue(t.Context(), "team_a", 10); return err })
-	measure("ListConversations assignee (3 status partitions)", func() error {
+	measure("ListConversations assignee (3 status partitions + items)", func() error {
 		_, err := s.ListConversations(t.Context(), store.ConversationFilter{AssigneeID: "ag_1"})
+		return err
+	})
+	measure("ListConversations status open (8 shards + items)", func() error {
+		_, err := s.ListConversations(t.Context(), store.ConversationFilter{Status: routing.ConvOpen})
 		return err
 	})
 	measure("Events page", func() error { _, err := s.Events(t.Context(), "cv_1", store.PageRequest{}); return err })

@@ -79,36 +79,37 @@ func decodeDoc[T any](it item) (T, error) {
 	return v, nil
 }
 
-// Conversations: the main item holds the status, assignee and contact
-// indexes; the index item (same partition) the team and queue indexes. A
-// conversation without a team has no index item.
-
-func conversationItems(c routing.Conversation) (main, index item, err error) {
-	main, err = newItem(convKey(c.ID), "conversation", c)
+// conversationItem is a conversation's one item: the document, its version,
+// and the keys of the five listings it appears in. The indexes project keys
+// only, so a write that changes no index key (a message, a note) writes no
+// index entry.
+//
+//	gsi1 QUEUE#<team> / <rank>#<pendingSince>#<id>  (pending with a team only: the queue)
+//	gsi2 ASSIGNEE#<status>#<agent> / <openedAt>#<id> (assigned only)
+//	gsi3 BYCONTACT#<contact> / <openedAt>#<id>
+//	gsi4 BYTEAM#<status>#<team> / <openedAt>#<id>    (with a team only)
+//	gsi5 CONVS#<status>#<shard> / <openedAt>#<id>    (every conversation, spread over convShards)
+func conversationItem(c routing.Conversation) (item, error) {
+	it, err := newItem(convKey(c.ID), "conversation", c)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	main[attrVersion] = nv(c.Version)
+	it[attrVersion] = nv(c.Version)
 	sort := convSort(c)
-	setIndex(main, AttrGSI1PK, convsPK(c.Status), AttrGSI1SK, sort)
+	if c.TeamID != "" && c.Status == routing.ConvPending {
+		setIndex(it, AttrGSI1PK, queuePK(c.TeamID), AttrGSI1SK, queueSort(c))
+	}
 	if c.AssigneeID != "" {
-		setIndex(main, AttrGSI2PK, assigneePK(c.Status, c.AssigneeID), AttrGSI2SK, sort)
+		setIndex(it, AttrGSI2PK, assigneePK(c.Status, c.AssigneeID), AttrGSI2SK, sort)
 	}
 	if c.ContactID != "" {
-		setIndex(main, AttrGSI3PK, byContactPK(c.ContactID), AttrGSI3SK, sort)
+		setIndex(it, AttrGSI3PK, byContactPK(c.ContactID), AttrGSI3SK, sort)
 	}
-	if c.TeamID == "" {
-		return main, nil, nil
+	if c.TeamID != "" {
+		setIndex(it, AttrGSI4PK, byTeamPK(c.Status, c.TeamID), AttrGSI4SK, sort)
 	}
-	index, err = newItem(convIndexKey(c.ID), "conversation_index", c)
-	if err != nil {
-		return nil, nil, err
-	}
-	setIndex(index, AttrGSI2PK, byTeamPK(c.Status, c.TeamID), AttrGSI2SK, sort)
-	if c.Status == routing.ConvPending {
-		setIndex(index, AttrGSI1PK, queuePK(c.TeamID), AttrGSI1SK, queueSort(c))
-	}
-	return main, index, nil
+	setIndex(it, AttrGSI5PK, convsPK(c.Status, convShard(c.ID)), AttrGSI5SK, sort)
+	return it, nil
 }
 
 func contactItem(c routing.Contact) (item, error) {
@@ -240,18 +241,34 @@ func notificationItem(n routing.Notification) (item, error) {
 	return newItem(notificationKey(n), "notification", n)
 }
 
-// claimItem keeps the exact expiry for the condition and a TTL (epoch
-// seconds, rounded up) so DynamoDB deletes the claim some time after it.
+// claimItem keeps the exact expiry for the condition, the recorded value,
+// and a TTL (epoch seconds, rounded up) so DynamoDB deletes the claim some
+// time after it.
 func claimItem(c store.Claim) item {
 	it := claimKey(c.Key).item()
 	it[attrType] = sv("claim")
 	it[attrExpiresAt] = nv(unixNano(c.ExpiresAt))
+	if c.Value != "" {
+		it[attrValue] = sv(c.Value)
+	}
 	secs := c.ExpiresAt.Unix()
 	if c.ExpiresAt.Nanosecond() > 0 {
 		secs++
 	}
 	it[AttrTTL] = nv(secs)
 	return it
+}
+
+// claimFrom decodes a claim item.
+func claimFrom(k string, it item) (store.Claim, error) {
+	ns, ok, err := num(it, attrExpiresAt)
+	if err != nil {
+		return store.Claim{}, err
+	}
+	if !ok {
+		return store.Claim{}, fmt.Errorf("claim %q has no expiry", k)
+	}
+	return store.Claim{Key: k, ExpiresAt: time.Unix(0, ns).UTC(), Value: str(it, attrValue)}, nil
 }
 
 // unixNano is t in Unix nanoseconds, clamped to the int64 range (years

@@ -33,6 +33,9 @@ type writeOp struct {
 	// fail maps a failed condition to the contract's error; old is the item
 	// as it was (nil when absent). Nil for unconditional writes.
 	fail func(old item) error
+	// hint marks a round-robin cursor write: with other writes in the Tx it
+	// is sent after the transaction, not in it (see Commit).
+	hint bool
 }
 
 // txBuilder turns a store.Tx into writeOps in the Tx's field order, so when
@@ -101,8 +104,29 @@ func checkVersion(field string, expect int64) error {
 	return nil
 }
 
-// buildOps validates tx and turns it into DynamoDB writes.
-func buildOps(tx store.Tx) ([]writeOp, error) {
+// buildOps validates tx and turns it into DynamoDB writes: ops for the
+// transaction, and hints, the round-robin cursors written after it (see
+// Commit). now dates the outbox items' TTL.
+func buildOps(tx store.Tx, now time.Time) (ops, hints []writeOp, err error) {
+	ops, err = buildTxOps(tx, now)
+	if err != nil {
+		return nil, nil, err
+	}
+	var rest []writeOp
+	for _, op := range ops {
+		if op.hint {
+			hints = append(hints, op)
+		} else {
+			rest = append(rest, op)
+		}
+	}
+	if len(rest) == 0 { // a Tx of cursors alone: written atomically, conditions included
+		return hints, nil, nil
+	}
+	return rest, hints, nil
+}
+
+func buildTxOps(tx store.Tx, now time.Time) ([]writeOp, error) {
 	var b txBuilder
 
 	for i, w := range tx.Conversations {
@@ -118,21 +142,11 @@ func buildOps(tx store.Tx) ([]writeOp, error) {
 			return nil, err
 		}
 		c.Version = w.ExpectVersion + 1
-		main, index, err := conversationItems(c)
+		it, err := conversationItem(c)
 		if err != nil {
 			return nil, routing.Invalid(field, "conversation cannot be encoded")
 		}
-		if err := b.versioned(main, "conversation", c.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
-			return nil, err
-		}
-		what := fmt.Sprintf("conversation %q (index item)", c.ID)
-		switch {
-		case index != nil:
-			err = b.add(writeOp{key: keyOf(index), what: what, field: field, put: index})
-		case w.ExpectVersion > 0: // the conversation may have had a team before
-			err = b.add(writeOp{key: convIndexKey(c.ID), what: what, field: field, del: true})
-		}
-		if err != nil {
+		if err := b.versioned(it, "conversation", c.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -348,7 +362,7 @@ func buildOps(tx store.Tx) ([]writeOp, error) {
 		}
 		team := c.TeamID
 		err := b.add(writeOp{
-			key: cursorKey(team), what: fmt.Sprintf("team %q (cursor item)", team), field: field,
+			key: cursorKey(team), what: fmt.Sprintf("team %q (cursor item)", team), field: field, hint: true,
 			update: "SET #cursor = :cursor",
 			cond:   "attribute_exists(#pk)",
 			names:  map[string]string{"#cursor": attrCursor, "#pk": AttrPK},
@@ -364,6 +378,9 @@ func buildOps(tx store.Tx) ([]writeOp, error) {
 		field := fmt.Sprintf("claims[%d]", i)
 		if c.Key == "" {
 			return nil, routing.Invalid(field+".key", "claim key is required")
+		}
+		if len(c.Value) > store.MaxClaimValue {
+			return nil, routing.Invalid(field+".value", "a claim's value is limited to %d bytes", store.MaxClaimValue)
 		}
 		k := c.Key
 		err := b.add(writeOp{
@@ -413,6 +430,25 @@ func buildOps(tx store.Tx) ([]writeOp, error) {
 	}
 	for _, op := range timeline {
 		if err := b.add(op); err != nil {
+			return nil, err
+		}
+	}
+
+	for i, o := range tx.Outbox {
+		field := fmt.Sprintf("outbox[%d]", i)
+		switch {
+		case o.Key == "":
+			return nil, routing.Invalid(field+".key", "outbox key is required")
+		case o.Event.ID == "":
+			return nil, routing.Invalid(field+".event.id", "outbox event id is required")
+		}
+	}
+	for _, g := range groupOutbox(tx.Outbox) {
+		it, err := outboxItem(g, now)
+		if err != nil {
+			return nil, routing.Invalid("outbox", "outbox event cannot be encoded")
+		}
+		if err := b.add(writeOp{key: keyOf(it), what: fmt.Sprintf("outbox %q event %q", g.key, g.events[0].ID), field: "outbox", put: it}); err != nil {
 			return nil, err
 		}
 	}
@@ -478,21 +514,46 @@ func loadOp(l store.LoadChange, field string) (writeOp, error) {
 
 // Commit applies tx atomically: one TransactWriteItems, or a single
 // conditional write when tx touches one item.
+//
+// Round-robin cursors (tx.Cursors) are hints: when the Tx writes anything
+// else, each cursor is a plain UpdateItem sent after the transaction
+// succeeds, so concurrent assignments of one team on several instances never
+// conflict on the team's cursor item (every item of a TransactWriteItems,
+// condition checks included, conflicts with any other transaction on it). A
+// strongly consistent read before the transaction refuses a missing team
+// with not_found, writing nothing; a crash after the transaction loses only
+// the hint (the next pick starts from the previous cursor). A Tx of cursors
+// alone is written directly with its conditions.
 func (s *Store) Commit(ctx context.Context, tx store.Tx) error {
 	if tx.Empty() {
 		return nil
 	}
-	ops, err := buildOps(tx)
+	ops, hints, err := buildOps(tx, s.now())
 	if err != nil {
 		return err
 	}
 	if len(ops) > MaxTxItems {
 		return routing.Invalid("tx", "a transaction may write at most %d DynamoDB items; this one needs %d", MaxTxItems, len(ops))
 	}
-	if len(ops) == 1 {
-		return s.writeOne(ctx, ops[0])
+	if err := s.checkTeams(ctx, hints); err != nil {
+		return err
 	}
-	return s.transact(ctx, ops)
+	if len(ops) == 1 {
+		err = s.writeOne(ctx, ops[0])
+	} else {
+		err = s.transact(ctx, ops)
+	}
+	if err != nil {
+		return err
+	}
+	for _, h := range hints {
+		// The Tx is committed: a failed hint is logged, never reported (the
+		// caller would retry an applied change).
+		if err := s.writeOne(ctx, h); err != nil {
+			s.log.WarnContext(ctx, "dynamo: round-robin cursor not written", "table", *s.table, "item", h.what, "error", err)
+		}
+	}
+	return nil
 }
 
 func (op writeOp) transactItem(table *string) types.TransactWriteItem {
@@ -529,6 +590,27 @@ func (op writeOp) transactItem(table *string) types.TransactWriteItem {
 			ReturnValuesOnConditionCheckFailure: allOld,
 		}}
 	}
+}
+
+// checkTeams fails with not_found when the team of a cursor hint is missing.
+func (s *Store) checkTeams(ctx context.Context, hints []writeOp) error {
+	if len(hints) == 0 {
+		return nil
+	}
+	keys := make([]key, len(hints))
+	for i, h := range hints {
+		keys[i] = h.key
+	}
+	found, err := s.batchGet(ctx, keys, "check cursor teams")
+	if err != nil {
+		return err
+	}
+	for _, h := range hints {
+		if found[h.key] == nil {
+			return h.fail(nil)
+		}
+	}
+	return nil
 }
 
 // writeOne applies a one-item Tx with a plain conditional write: as atomic

@@ -52,6 +52,8 @@ type Store struct {
 	statsMu      sync.Mutex
 	stats        Stats
 	batchRetries int
+	now          func() time.Time
+	streams      StreamsAPI
 }
 
 var _ store.Store = (*Store)(nil)
@@ -85,6 +87,7 @@ func New(client API, table string, opts ...Option) *Store {
 		backoff:      10 * time.Millisecond,
 		sleep:        clock.Sleep,
 		batchRetries: 10,
+		now:          time.Now,
 	}
 	for _, o := range opts {
 		o(s)

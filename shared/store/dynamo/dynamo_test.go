@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 
 	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/dynamo"
@@ -39,10 +40,15 @@ func newTable(t testing.TB) (*dynamodb.Client, string) {
 func newStore(t testing.TB, opts ...dynamo.Option) *dynamo.Store {
 	t.Helper()
 	client, name := newTable(t)
+	opts = append([]dynamo.Option{dynamo.WithStreams(dynamolocal.Shared(t).StreamsClient())}, opts...)
 	return dynamo.New(client, name, opts...)
 }
 
 func TestConformance(t *testing.T) {
 	dynamolocal.Shared(t) // skip (or fail) once here when the tools are missing
 	storetest.RunConformanceTests(t, func(t *testing.T) store.Store { return newStore(t) })
+}
+
+func streamsOf(t testing.TB) *dynamodbstreams.Client {
+	return dynamolocal.Shared(t).StreamsClient()
 }

@@ -2,9 +2,12 @@ package dynamo
 
 import (
 	"fmt"
+	"hash/fnv"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/switchboard-oss/switchboard/events"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
 
@@ -14,7 +17,6 @@ import (
 const (
 	prefixConv       = "CONV#"
 	skConv           = "CONV"
-	skConvIndex      = "CONV#INDEX" // the conversation's second item: team and queue indexes
 	prefixEvent      = "EV#"
 	prefixContact    = "CONTACT#"
 	skContact        = "CONTACT"
@@ -35,17 +37,23 @@ const (
 	skClaim          = "CLAIM"
 	prefixNotify     = "NOTIFY#"
 	prefixNote       = "NOTE#"
+	prefixOutbox     = "OUTBOX#" // OUTBOX#<key> / <time>#<first event id>: one Tx's events of one key
 
 	// Index partitions.
 	listAgents      = "AGENTS"
 	listTeams       = "TEAMS"
 	listChannels    = "CHANNELS"
 	listWorkflows   = "WORKFLOWS"
-	prefixConvs     = "CONVS#"     // gsi1: CONVS#<status>
-	prefixQueue     = "QUEUE#"     // gsi1 (index item): QUEUE#<team>, pending only
+	prefixQueue     = "QUEUE#"     // gsi1: QUEUE#<team>, pending only
 	prefixAssignee  = "ASSIGNEE#"  // gsi2: ASSIGNEE#<status>#<agent>
-	prefixByTeam    = "BYTEAM#"    // gsi2 (index item): BYTEAM#<status>#<team>
 	prefixByContact = "BYCONTACT#" // gsi3: BYCONTACT#<contact>
+	prefixByTeam    = "BYTEAM#"    // gsi4: BYTEAM#<status>#<team>
+	prefixConvs     = "CONVS#"     // gsi5: CONVS#<status>#<shard>
+
+	// convShards spreads the conversations of one status over this many
+	// gsi5 partitions (by a hash of the id), so no index partition takes
+	// every conversation change of a status.
+	convShards = 8
 )
 
 // Attribute names besides the keys.
@@ -62,6 +70,8 @@ const (
 	attrChannelID  = "channelId"
 	attrExternalID = "externalId"
 	attrExpiresAt  = "expiresAt" // claims: unix nanoseconds, compared exactly
+	attrValue      = "value"     // claims: the recorded value
+	attrOutboxKey  = "outboxKey" // outbox items: the OutboxEvent Key
 )
 
 // timeKeyLayout is a fixed-width UTC timestamp: lexical order is time order
@@ -80,16 +90,15 @@ func escape(s string) string {
 
 type key struct{ pk, sk string }
 
-func convKey(id string) key      { return key{prefixConv + id, skConv} }
-func convIndexKey(id string) key { return key{prefixConv + id, skConvIndex} }
-func contactKey(id string) key   { return key{prefixContact + id, skContact} }
-func agentKey(id string) key     { return key{prefixAgent + id, skAgent} }
-func loadKey(id string) key      { return key{prefixAgent + id, skLoad} }
-func teamKey(id string) key      { return key{prefixTeam + id, skTeam} }
-func cursorKey(id string) key    { return key{prefixTeam + id, skCursor} }
-func channelKey(id string) key   { return key{prefixChannel + id, skChannel} }
-func workflowKey(id string) key  { return key{prefixWorkflow + id, skWorkflow} }
-func claimKey(k string) key      { return key{prefixClaim + k, skClaim} }
+func convKey(id string) key     { return key{prefixConv + id, skConv} }
+func contactKey(id string) key  { return key{prefixContact + id, skContact} }
+func agentKey(id string) key    { return key{prefixAgent + id, skAgent} }
+func loadKey(id string) key     { return key{prefixAgent + id, skLoad} }
+func teamKey(id string) key     { return key{prefixTeam + id, skTeam} }
+func cursorKey(id string) key   { return key{prefixTeam + id, skCursor} }
+func channelKey(id string) key  { return key{prefixChannel + id, skChannel} }
+func workflowKey(id string) key { return key{prefixWorkflow + id, skWorkflow} }
+func claimKey(k string) key     { return key{prefixClaim + k, skClaim} }
 func contactExtKey(ch, ext string) key {
 	return key{prefixContactKey + escape(ch) + "#" + ext, skContactKey}
 }
@@ -100,6 +109,13 @@ func versionKey(workflow string, n int) key {
 
 func eventKey(e routing.Event) key {
 	return key{prefixConv + e.ConversationID, prefixEvent + timeKey(e.At) + "#" + e.ID}
+}
+
+// outboxKey is the item of one Tx's outbox events of one Key: a partition
+// per Key (so the stream, ordered per partition key, keeps their commit
+// order), sorted by the first event's time and id.
+func outboxKey(k string, first events.Event) key {
+	return key{prefixOutbox + k, timeKey(first.Time) + "#" + first.ID}
 }
 
 func notificationKey(n routing.Notification) key {
@@ -114,8 +130,19 @@ func queueSort(c routing.Conversation) string {
 	return fmt.Sprintf("%02d#%s#%s", c.Rank(), timeKey(c.PendingSince), c.ID)
 }
 
-func convsPK(status routing.ConversationStatus) string { return prefixConvs + string(status) }
-func queuePK(team string) string                       { return prefixQueue + team }
+// convsPK is the gsi5 partition of a conversation: its status and shard.
+func convsPK(status routing.ConversationStatus, shard int) string {
+	return prefixConvs + string(status) + "#" + strconv.Itoa(shard)
+}
+
+// convShard is the gsi5 shard of a conversation id (FNV-1a, stable).
+func convShard(id string) int {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	return int(h.Sum32() % convShards)
+}
+
+func queuePK(team string) string { return prefixQueue + team }
 func assigneePK(status routing.ConversationStatus, agent string) string {
 	return prefixAssignee + string(status) + "#" + agent
 }

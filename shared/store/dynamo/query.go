@@ -92,13 +92,10 @@ type partition struct {
 }
 
 func (p partition) attrs() (pkAttr, skAttr string) {
-	switch p.index {
-	case IndexGSI1:
-		return AttrGSI1PK, AttrGSI1SK
-	case IndexGSI2:
-		return AttrGSI2PK, AttrGSI2SK
-	case IndexGSI3:
-		return AttrGSI3PK, AttrGSI3SK
+	for _, g := range Indexes {
+		if g[0] == p.index {
+			return g[1], g[2]
+		}
 	}
 	return AttrPK, AttrSK
 }
@@ -216,44 +213,111 @@ func (st *stream) fetch(ctx context.Context) error {
 	return nil
 }
 
+// candidate is an entry taken from a stream, at position pos.
+type candidate struct {
+	st  *stream
+	it  item
+	pos string
+}
+
+// next takes the first entry of the streams merged by sort key (all streams
+// ascending, or all descending); nil at the end.
+func next(ctx context.Context, streams []*stream) (*candidate, error) {
+	var best *stream
+	var bestKey string
+	var bestItem item
+	for _, st := range streams {
+		it, err := st.peek(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if it == nil {
+			continue
+		}
+		k := st.sortKey(it)
+		if best == nil || (st.desc && k > bestKey) || (!st.desc && k < bestKey) {
+			best, bestKey, bestItem = st, k, it
+		}
+	}
+	if best == nil {
+		return nil, nil
+	}
+	best.pop()
+	return &candidate{st: best, it: bestItem, pos: bestKey}, nil
+}
+
+// resolve replaces the index entries among cands (keys only) with their
+// items, read strongly consistent in one BatchGetItem per 100 keys, and
+// drops an entry whose item no longer carries it: an index lags the table,
+// so it may still list an item under a key it has left. Table entries are
+// kept as they are.
+func (s *Store) resolve(ctx context.Context, cands []*candidate, what string) ([]*candidate, error) {
+	var keys []key
+	for _, c := range cands {
+		if c.st.p.index != "" {
+			keys = append(keys, keyOf(c.it))
+		}
+	}
+	if len(keys) == 0 {
+		return cands, nil
+	}
+	found, err := s.batchGet(ctx, keys, what)
+	if err != nil {
+		return nil, err
+	}
+	out := cands[:0]
+	for _, c := range cands {
+		if c.st.p.index != "" {
+			it := found[keyOf(c.it)]
+			pkAttr, skAttr := c.st.p.attrs()
+			if it == nil || str(it, pkAttr) != c.st.p.pk || str(it, skAttr) != c.pos {
+				continue
+			}
+			c.it = it
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
 // collectPage reads up to limit items the keep function accepts from the
-// streams, merged by sort key (all streams ascending, or all descending),
-// and reports whether more remain. Items must decode; keep may drop them.
-func collectPage[T any](ctx context.Context, streams []*stream, limit int, decode func(item) (T, error), keep func(T) bool) (items []T, positions []string, more bool, err error) {
+// streams, merged by sort key, and reports whether more remain. Index
+// entries are resolved to their items in batches of what is still needed
+// (at least minBatch). Items must decode; keep may drop them.
+func collectPage[T any](ctx context.Context, s *Store, streams []*stream, limit, minBatch int, decode func(item) (T, error), keep func(T) bool, what string) (items []T, positions []string, more bool, err error) {
 	for {
-		var best *stream
-		var bestKey string
-		var bestItem item
-		for _, st := range streams {
-			it, err := st.peek(ctx)
+		want := max(limit+1-len(items), minBatch, 1)
+		var cands []*candidate
+		for len(cands) < want {
+			c, err := next(ctx, streams)
 			if err != nil {
 				return nil, nil, false, err
 			}
-			if it == nil {
-				continue
+			if c == nil {
+				break
 			}
-			k := st.sortKey(it)
-			if best == nil || (st.desc && k > bestKey) || (!st.desc && k < bestKey) {
-				best, bestKey, bestItem = st, k, it
-			}
+			cands = append(cands, c)
 		}
-		if best == nil {
+		if len(cands) == 0 {
 			return items, positions, false, nil
 		}
-		v, err := decode(bestItem)
-		if err != nil {
+		if cands, err = s.resolve(ctx, cands, what); err != nil {
 			return nil, nil, false, err
 		}
-		if keep != nil && !keep(v) {
-			best.pop()
-			continue
+		for _, c := range cands {
+			v, err := decode(c.it)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			if keep != nil && !keep(v) {
+				continue
+			}
+			if len(items) == limit {
+				return items, positions, true, nil
+			}
+			items = append(items, v)
+			positions = append(positions, c.pos)
 		}
-		if len(items) == limit {
-			return items, positions, true, nil
-		}
-		best.pop()
-		items = append(items, v)
-		positions = append(positions, bestKey)
 	}
 }
 

@@ -219,6 +219,26 @@ func (s *Store) ListWorkflows(ctx context.Context, p store.PageRequest) (store.P
 	return listDocs[routing.Workflow](ctx, s, listWorkflows, p, "list workflows")
 }
 
+// GetClaim reads an idempotency claim and its recorded value (strongly
+// consistent), expired or not.
+func (s *Store) GetClaim(ctx context.Context, k string) (store.Claim, error) {
+	if k == "" {
+		return store.Claim{}, routing.NotFound("claim", k)
+	}
+	it, err := s.getItem(ctx, claimKey(k), "get claim")
+	if err != nil {
+		return store.Claim{}, err
+	}
+	if it == nil {
+		return store.Claim{}, routing.NotFound("claim", k)
+	}
+	c, err := claimFrom(k, it)
+	if err != nil {
+		return c, s.internal(ctx, err, "get claim")
+	}
+	return c, nil
+}
+
 // Events pages through the conversation's EV# items, oldest first (the sort
 // key is the fixed-width time, then the id), strongly consistent.
 func (s *Store) Events(ctx context.Context, conversationID string, p store.PageRequest) (store.Page[routing.Event], error) {
@@ -232,15 +252,17 @@ func (s *Store) Notifications(ctx context.Context, agentID string, p store.PageR
 }
 
 // PendingQueue reads the head of the team's QUEUE# partition of gsi1, whose
-// sort key is rank, PendingSince, ID: routing.QueueLess order. The index is
-// eventually consistent: the engine's versioned write on the conversation
-// catches an entry that is already stale.
+// sort key is rank, PendingSince, ID: routing.QueueLess order, then the
+// conversations themselves (strongly consistent). The index is eventually
+// consistent: an entry the conversation has left is dropped, and one not yet
+// indexed is missing until it is; the engine's versioned write on the
+// conversation catches a change made after this read.
 func (s *Store) PendingQueue(ctx context.Context, teamID string, limit int) ([]routing.Conversation, error) {
 	limit = store.PageRequest{Limit: limit}.EffectiveLimit()
 	st := s.newStream(partition{index: IndexGSI1, pk: queuePK(teamID)}, false, "", limit, "pending queue")
-	items, _, _, err := collectPage(ctx, []*stream{st}, limit, decodeDoc[routing.Conversation], func(c routing.Conversation) bool {
+	items, _, _, err := collectPage(ctx, s, []*stream{st}, limit, 0, decodeDoc[routing.Conversation], func(c routing.Conversation) bool {
 		return c.Status == routing.ConvPending && c.TeamID == teamID
-	})
+	}, "pending queue")
 	if err != nil {
 		return nil, s.decodeErr(ctx, err, "pending queue")
 	}
@@ -251,10 +273,11 @@ func (s *Store) PendingQueue(ctx context.Context, teamID string, limit int) ([]r
 var conversationStatuses = []routing.ConversationStatus{routing.ConvPending, routing.ConvOpen, routing.ConvClosed}
 
 // ListConversations picks the most selective index for f (contact, then
-// assignee, then team, then status), reads it newest opened first, merging
-// the status partitions when f has no status, and applies the rest of f to
-// the items read. Every index sorts by OpenedAt then ID, so the cursor (that
-// sort key) is valid in each.
+// assignee, then team, then status), reads its keys newest opened first,
+// merging the status partitions when f has no status (and, on the status
+// index, the shards of each status), reads the conversations themselves
+// strongly consistent and applies the rest of f to them. Every index sorts
+// by OpenedAt then ID, so the cursor (that sort key) is valid in each.
 func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilter) (store.Page[routing.Conversation], error) {
 	after, err := decodeCursor(f.Cursor)
 	if err != nil {
@@ -278,29 +301,32 @@ func (s *Store) ListConversations(ctx context.Context, f store.ConversationFilte
 		residual = residual || f.TeamID != ""
 	case f.TeamID != "":
 		for _, st := range statuses {
-			parts = append(parts, partition{index: IndexGSI2, pk: byTeamPK(st, f.TeamID)})
+			parts = append(parts, partition{index: IndexGSI4, pk: byTeamPK(st, f.TeamID)})
 		}
 	default:
 		for _, st := range statuses {
-			parts = append(parts, partition{index: IndexGSI1, pk: convsPK(st)})
+			for shard := range convShards {
+				parts = append(parts, partition{index: IndexGSI5, pk: convsPK(st, shard)})
+			}
 		}
 	}
-	batch := limit + 1
+	batch, minBatch := limit+1, 0
 	if residual { // many items read will be dropped: read in larger pages
 		batch = max(batch, min(4*batch, 1000), 100)
+		minBatch = min(batch, 100)
 	}
 	streams := make([]*stream, len(parts))
 	for i, p := range parts {
 		streams[i] = s.newStream(p, true, after, batch, "list conversations")
 	}
-	seen := map[string]bool{} // an index may briefly hold an item twice while it moves
-	items, positions, more, err := collectPage(ctx, streams, limit, decodeDoc[routing.Conversation], func(c routing.Conversation) bool {
+	seen := map[string]bool{}
+	items, positions, more, err := collectPage(ctx, s, streams, limit, minBatch, decodeDoc[routing.Conversation], func(c routing.Conversation) bool {
 		if seen[c.ID] || !matches(c, f) {
 			return false
 		}
 		seen[c.ID] = true
 		return true
-	})
+	}, "list conversations")
 	if err != nil {
 		return store.Page[routing.Conversation]{}, s.decodeErr(ctx, err, "list conversations")
 	}
@@ -365,7 +391,7 @@ func (s *Store) pageItems(ctx context.Context, part partition, desc bool, p stor
 	}
 	limit := p.EffectiveLimit()
 	st := s.newStream(part, desc, after, limit+1, what)
-	items, positions, more, err := collectPage(ctx, []*stream{st}, limit, func(it item) (item, error) { return it, nil }, nil)
+	items, positions, more, err := collectPage(ctx, s, []*stream{st}, limit, 0, func(it item) (item, error) { return it, nil }, nil, what)
 	if err != nil {
 		return nil, "", err
 	}

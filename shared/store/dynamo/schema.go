@@ -21,6 +21,8 @@ const (
 	IndexGSI1 = "gsi1"
 	IndexGSI2 = "gsi2"
 	IndexGSI3 = "gsi3"
+	IndexGSI4 = "gsi4"
+	IndexGSI5 = "gsi5"
 
 	AttrGSI1PK = "gsi1pk"
 	AttrGSI1SK = "gsi1sk"
@@ -28,12 +30,29 @@ const (
 	AttrGSI2SK = "gsi2sk"
 	AttrGSI3PK = "gsi3pk"
 	AttrGSI3SK = "gsi3sk"
+	AttrGSI4PK = "gsi4pk"
+	AttrGSI4SK = "gsi4sk"
+	AttrGSI5PK = "gsi5pk"
+	AttrGSI5SK = "gsi5sk"
 )
 
+// Indexes are the global secondary indexes: name, partition key and sort
+// key attribute. Every one projects KEYS_ONLY: a listing reads keys from the
+// index and the items themselves from the table, so no index holds a copy
+// of a document and a write that changes no index key writes no index.
+var Indexes = [][3]string{
+	{IndexGSI1, AttrGSI1PK, AttrGSI1SK},
+	{IndexGSI2, AttrGSI2PK, AttrGSI2SK},
+	{IndexGSI3, AttrGSI3PK, AttrGSI3SK},
+	{IndexGSI4, AttrGSI4PK, AttrGSI4SK},
+	{IndexGSI5, AttrGSI5PK, AttrGSI5SK},
+}
+
 // TableSchema is the CreateTable input of the Switchboard table: partition key
-// pk (S), sort key sk (S), global secondary indexes gsi1..gsi3 on
-// gsiNpk/gsiNsk (S) projecting ALL, on-demand billing. Time to live on the
-// attribute ttl is a separate call (UpdateTimeToLive; see CreateTable).
+// pk (S), sort key sk (S), global secondary indexes gsi1..gsi5 on
+// gsiNpk/gsiNsk (S) projecting KEYS_ONLY, on-demand billing, and a stream of
+// new images (the outbox feed). Time to live on the attribute ttl is a
+// separate call (UpdateTimeToLive; see CreateTable).
 func TableSchema(name string) *dynamodb.CreateTableInput {
 	str := func(n string) types.AttributeDefinition {
 		return types.AttributeDefinition{AttributeName: aws.String(n), AttributeType: types.ScalarAttributeTypeS}
@@ -44,29 +63,25 @@ func TableSchema(name string) *dynamodb.CreateTableInput {
 			{AttributeName: aws.String(sk), KeyType: types.KeyTypeRange},
 		}
 	}
-	gsi := func(name, pk, sk string) types.GlobalSecondaryIndex {
-		return types.GlobalSecondaryIndex{
-			IndexName:  aws.String(name),
-			KeySchema:  keys(pk, sk),
-			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
-		}
-	}
-	return &dynamodb.CreateTableInput{
-		TableName:   aws.String(name),
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			str(AttrPK), str(AttrSK),
-			str(AttrGSI1PK), str(AttrGSI1SK),
-			str(AttrGSI2PK), str(AttrGSI2SK),
-			str(AttrGSI3PK), str(AttrGSI3SK),
-		},
-		KeySchema: keys(AttrPK, AttrSK),
-		GlobalSecondaryIndexes: []types.GlobalSecondaryIndex{
-			gsi(IndexGSI1, AttrGSI1PK, AttrGSI1SK),
-			gsi(IndexGSI2, AttrGSI2PK, AttrGSI2SK),
-			gsi(IndexGSI3, AttrGSI3PK, AttrGSI3SK),
+	in := &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{str(AttrPK), str(AttrSK)},
+		KeySchema:            keys(AttrPK, AttrSK),
+		StreamSpecification: &types.StreamSpecification{
+			StreamEnabled:  aws.Bool(true),
+			StreamViewType: types.StreamViewTypeNewImage,
 		},
 	}
+	for _, g := range Indexes {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, str(g[1]), str(g[2]))
+		in.GlobalSecondaryIndexes = append(in.GlobalSecondaryIndexes, types.GlobalSecondaryIndex{
+			IndexName:  aws.String(g[0]),
+			KeySchema:  keys(g[1], g[2]),
+			Projection: &types.Projection{ProjectionType: types.ProjectionTypeKeysOnly},
+		})
+	}
+	return in
 }
 
 // TableAdmin is the part of the DynamoDB client CreateTable needs.
