@@ -3,17 +3,20 @@ package embedded
 import (
 	"context"
 	"crypto/rand"
+	"embed"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/providers"
 	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
 )
 
 // DemoInfo is what `make run` prints: who can sign in and how to send a message.
@@ -29,10 +32,34 @@ type DemoInfo struct {
 // run on every new conversation).
 var DemoPublished = map[string]bool{"escalate-billing-or-tech": true, "reassign-unanswered": true}
 
+// BuiltinWorkflows is the Options.WorkflowsDir that loads the example
+// workflows built into the binary (a copy of docs/examples), so an installed
+// binary started anywhere has them.
+const BuiltinWorkflows = "builtin"
+
+//go:embed examples/*.yaml
+var builtinExamples embed.FS
+
+// workflowSources is the folder of example workflows: the built-in copy, or
+// a folder on disk (which must exist).
+func workflowSources(dir string) (fs.FS, error) {
+	if dir == BuiltinWorkflows {
+		return fs.Sub(builtinExamples, "examples")
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, fmt.Errorf("workflows folder %s: not a folder", dir)
+	}
+	return os.DirFS(dir), nil
+}
+
 // loadWorkflows saves every *.yaml definition of dir as a draft and
-// publishes the DemoPublished ones (unless already published).
+// publishes the DemoPublished ones.
 func loadWorkflows(ctx context.Context, m *Main, dir string) ([]string, error) {
-	files, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+	src, err := workflowSources(dir)
+	if err != nil {
+		return nil, err
+	}
+	files, err := fs.Glob(src, "*.yaml")
 	if err != nil {
 		return nil, err
 	}
@@ -40,28 +67,62 @@ func loadWorkflows(ctx context.Context, m *Main, dir string) ([]string, error) {
 	admin := engine.Person("admin", routing.RoleAdmin)
 	var out []string
 	for _, f := range files {
-		src, err := os.ReadFile(f)
+		def, err := fs.ReadFile(src, f)
 		if err != nil {
 			return nil, err
 		}
-		w, _, err := m.Flows.SaveDraft(ctx, src, admin, 0)
+		w, _, err := m.Flows.SaveDraft(ctx, def, admin, 0)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
+			return nil, fmt.Errorf("%s: %w", f, err)
 		}
 		status := "draft"
 		if DemoPublished[w.ID] {
-			if w.PublishedVersion == 0 {
-				v, err := m.Flows.Publish(ctx, w.ID, 0)
-				if err != nil {
-					return nil, fmt.Errorf("%s: %w", filepath.Base(f), err)
-				}
-				w.PublishedVersion = v.Number
+			v, err := m.Flows.Publish(ctx, w.ID, 0)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", f, err)
 			}
-			status = fmt.Sprintf("published v%d", w.PublishedVersion)
+			status = fmt.Sprintf("published v%d", v.Number)
 		}
 		out = append(out, fmt.Sprintf("%s (%s)", w.ID, status))
 	}
 	return out, nil
+}
+
+// storedWorkflows describes the workflows of a store that already had data.
+func storedWorkflows(ctx context.Context, m *Main) ([]string, error) {
+	var out []string
+	err := store.ForEach(ctx, m.Store.ListWorkflows, func(w routing.Workflow) error {
+		status := "draft"
+		if w.PublishedVersion > 0 {
+			status = fmt.Sprintf("published v%d", w.PublishedVersion)
+		}
+		out = append(out, fmt.Sprintf("%s (%s)", w.ID, status))
+		return nil
+	})
+	return out, err
+}
+
+// storeEmpty reports whether the store holds no teams, agents, channels or
+// workflows: only then is demo data loaded.
+func storeEmpty(ctx context.Context, st store.Store) (bool, error) {
+	one := store.PageRequest{Limit: 1}
+	teams, err := st.ListTeams(ctx, one)
+	if err != nil {
+		return false, err
+	}
+	agents, err := st.ListAgents(ctx, one)
+	if err != nil {
+		return false, err
+	}
+	channels, err := st.ListChannels(ctx, one)
+	if err != nil {
+		return false, err
+	}
+	workflows, err := st.ListWorkflows(ctx, one)
+	if err != nil {
+		return false, err
+	}
+	return len(teams.Items)+len(agents.Items)+len(channels.Items)+len(workflows.Items) == 0, nil
 }
 
 // DemoTeams are the demo teams; the seeds' example workflows use their ids.
@@ -89,37 +150,36 @@ var DemoAgents = []routing.Agent{
 // DemoChannelID is the demo generic webhook channel.
 const DemoChannelID = "web"
 
-// LoadDemo creates the demo data that is not there yet (it is safe to run on
-// every start) and signs 24-hour tokens for the demo users.
+// LoadDemo loads the demo data into an empty store (a store with any team,
+// agent, channel or workflow is left as it is: edited drafts are never
+// reverted) and signs 24-hour tokens for the demo users it holds.
 func LoadDemo(ctx context.Context, m *Main) (DemoInfo, error) {
-	admin := engine.Person("admin", routing.RoleAdmin)
-	for _, t := range DemoTeams {
-		if _, err := m.Engine.CreateTeam(ctx, t, admin); err != nil && !routing.IsConflict(err, routing.ReasonExists) {
-			return DemoInfo{}, err
-		}
-	}
-	for _, a := range DemoAgents {
-		if _, err := m.Engine.CreateAgent(ctx, a, admin); err != nil && !routing.IsConflict(err, routing.ReasonExists) {
-			return DemoInfo{}, err
-		}
-	}
 	secret, err := demoSecret(filepath.Join(m.Opts.DataDir, "secrets.json"))
 	if err != nil {
 		return DemoInfo{}, err
 	}
-	ch := routing.Channel{ID: DemoChannelID, Provider: "generic", ExternalID: DemoChannelID, Name: "Web chat (generic webhook)",
-		SecretRef: "file:" + DemoChannelID, Config: map[string]string{"team": "general"}}
-	if _, err := m.Engine.CreateChannel(ctx, ch, admin); err != nil && !routing.IsConflict(err, routing.ReasonExists) {
+	info := DemoInfo{Tokens: map[string]string{}, ChannelID: DemoChannelID, ChannelSecret: secret}
+	empty, err := storeEmpty(ctx, m.Store)
+	if err != nil {
 		return DemoInfo{}, err
 	}
-	info := DemoInfo{Tokens: map[string]string{}, ChannelID: DemoChannelID, ChannelSecret: secret}
-	if m.Opts.WorkflowsDir != "" {
-		if info.Workflows, err = loadWorkflows(ctx, m, m.Opts.WorkflowsDir); err != nil {
+	if empty {
+		if err := createDemo(ctx, m); err != nil {
 			return DemoInfo{}, err
 		}
+		if m.Opts.WorkflowsDir != "" {
+			if info.Workflows, err = loadWorkflows(ctx, m, m.Opts.WorkflowsDir); err != nil {
+				return DemoInfo{}, err
+			}
+		}
+	} else if info.Workflows, err = storedWorkflows(ctx, m); err != nil {
+		return DemoInfo{}, err
 	}
 	for _, a := range DemoAgents {
 		tok, err := m.Token(ctx, a.ID, 24*time.Hour)
+		if routing.IsNotFound(err) {
+			continue // removed since
+		}
 		if err != nil {
 			return DemoInfo{}, err
 		}
@@ -128,30 +188,49 @@ func LoadDemo(ctx context.Context, m *Main) (DemoInfo, error) {
 	return info, nil
 }
 
-// demoSecret returns the demo channel's secret from the local secrets file,
-// creating the file with a random secret on first use.
+func createDemo(ctx context.Context, m *Main) error {
+	admin := engine.Person("admin", routing.RoleAdmin)
+	for _, t := range DemoTeams {
+		if _, err := m.Engine.CreateTeam(ctx, t, admin); err != nil {
+			return err
+		}
+	}
+	for _, a := range DemoAgents {
+		if _, err := m.Engine.CreateAgent(ctx, a, admin); err != nil {
+			return err
+		}
+	}
+	ch := routing.Channel{ID: DemoChannelID, Provider: "generic", ExternalID: DemoChannelID, Name: "Web chat (generic webhook)",
+		SecretRef: "file:" + DemoChannelID, Config: map[string]string{"team": "general"}}
+	_, err := m.Engine.CreateChannel(ctx, ch, admin)
+	return err
+}
+
+// demoSecret returns the demo channel's secret from the local secrets file
+// (a string, or a credentials object as docs/operations.md shows), adding a
+// random one to the file on first use.
 func demoSecret(path string) (string, error) {
-	secrets := map[string]string{}
-	b, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(b, &secrets); err != nil {
-			return "", errors.New("secrets.json is not a JSON object of strings")
+	fs, err := providers.LoadFileSecrets(path)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", path, err)
+	}
+	ctx := context.Background()
+	ref := fs.RefFor(DemoChannelID)
+	if v, err := fs.Secret(ctx, ref); err == nil {
+		c, err := providers.ParseCredentials(v)
+		if err != nil || c.ForVerify() == "" {
+			return "", fmt.Errorf("%s: the %q entry has no appSecret", path, DemoChannelID)
 		}
-		if s := secrets[DemoChannelID]; s != "" {
-			return s, nil
-		}
-	case !errors.Is(err, os.ErrNotExist):
-		return "", err
+		return c.ForVerify(), nil
 	}
 	raw := make([]byte, 24)
 	if _, err := rand.Read(raw); err != nil {
 		return "", err
 	}
-	secrets[DemoChannelID] = hex.EncodeToString(raw)
-	out, _ := json.MarshalIndent(secrets, "", "  ")
-	if err := os.WriteFile(path, append(out, '\n'), 0o600); err != nil {
+	secret := hex.EncodeToString(raw)
+	value, _ := json.Marshal(secret)
+	if err := fs.Put(ctx, ref, value); err != nil {
 		return "", err
 	}
-	return secrets[DemoChannelID], nil
+	return secret, nil
 }

@@ -140,9 +140,10 @@ func Open(opts Options) (*Main, error) {
 			return nil, fmt.Errorf("demo secret: %w", err)
 		}
 	}
-	fileSecrets, err := providers.LoadFileSecrets(secretsPath)
+	fileSecrets, err := providers.LoadFileSecrets(secretsPath) // re-read when it changes; missing: empty
 	if err != nil {
-		fileSecrets, _ = providers.ParseFileSecrets([]byte("{}"))
+		st.Close()
+		return nil, fmt.Errorf("%s: %w", secretsPath, err)
 	}
 	m.Secrets = providers.Resolver{"env": providers.EnvSecrets{}, "file": fileSecrets}
 	m.Providers = catalog.New(catalog.Config{Client: opts.ProviderClient})
@@ -163,7 +164,8 @@ func Open(opts Options) (*Main, error) {
 
 	hooks := &webhook.Handler{Providers: m.Providers, Channels: intake.Channels{Store: st}, Secrets: m.Secrets,
 		Ingestor: intake.Ingestor{Engine: m.Engine}, Clock: m.Clock, Logger: opts.Log}
-	cfg := httpapi.Config{Engine: m.Engine, Auth: m.Signer, Version: Version, Webhooks: hooks, Workflows: m.Flows}
+	cfg := httpapi.Config{Engine: m.Engine, Auth: m.Signer, Version: Version, Webhooks: hooks, Workflows: m.Flows,
+		Secrets: m.Secrets, SecretWriter: fileSecrets}
 	if m.Virtual != nil {
 		cfg.AdvanceClock = m.Advance
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/shared/auth"
 	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/providers"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 )
@@ -30,6 +31,12 @@ type Config struct {
 	// Dev routes (the local server's virtual clock); nil: absent.
 	AdvanceClock func(ctx context.Context, d time.Duration) (time.Time, error)
 	Version      string
+	// Secrets resolves channel secret references: a channel is created only
+	// with a reference that resolves (nil: not checked).
+	Secrets providers.Secrets
+	// SecretWriter stores secrets written with PUT /v1/channels/{id}/secret
+	// (nil: that route answers 404).
+	SecretWriter providers.SecretWriter
 }
 
 // API is the HTTP API.
@@ -132,6 +139,7 @@ func (a *API) routes() {
 
 	a.handle("GET /v1/channels", admin, a.listChannels)
 	a.handle("POST /v1/channels", admin, a.createChannel)
+	a.handle("PUT /v1/channels/{id}/secret", admin, a.putChannelSecret)
 
 	a.handle("GET /v1/stats/queues", supervisor, a.queueStats)
 

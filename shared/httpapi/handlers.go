@@ -442,6 +442,9 @@ func (a *API) createChannel(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
+	if err := a.checkSecretRef(r.Context(), body.SecretRef); err != nil {
+		return err
+	}
 	ch, err := a.eng.CreateChannel(r.Context(), routing.Channel{ID: body.ID, Provider: body.Provider, ExternalID: body.ExternalID, Name: body.Name, SecretRef: body.SecretRef, Config: body.Config}, actor(p))
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package providers_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -60,8 +61,86 @@ func TestFileSecrets(t *testing.T) {
 	if _, err := providers.ParseFileSecrets([]byte(`{"k": 5}`)); routing.ErrorCode(err) != routing.CodeInvalid {
 		t.Errorf("number value: %v", err)
 	}
-	if _, err := providers.LoadFileSecrets(filepath.Join(t.TempDir(), "absent.json")); err == nil || strings.Contains(err.Error(), "absent.json") {
-		t.Errorf("missing file: %v (must not name the path)", err)
+	absent, err := providers.LoadFileSecrets(filepath.Join(t.TempDir(), "absent.json"))
+	if err != nil {
+		t.Fatalf("a missing file is an empty set of secrets: %v", err)
+	}
+	if _, err := absent.Secret(ctx, "file:k"); !routing.IsNotFound(err) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+// A malformed file is an error at start, never silently empty; the file is
+// read again when it changes, without a restart; an edit that breaks it keeps
+// the last good values.
+func TestFileSecretsReloadAndMalformed(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "secrets.json")
+	if err := os.WriteFile(path, []byte(`{"web": "one",`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := providers.LoadFileSecrets(path); routing.ErrorCode(err) != routing.CodeInvalid || strings.Contains(err.Error(), dir) {
+		t.Fatalf("malformed file at start: %v", err)
+	}
+	if err := os.WriteFile(path, []byte(`{"web": "one"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := providers.LoadFileSecrets(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := fs.Secret(ctx, "file:web"); v != "one" {
+		t.Fatalf("got %q", v)
+	}
+	if err := os.WriteFile(path, []byte(`{"web": "second", "wa": {"appSecret": "s"}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := fs.Secret(ctx, "file:web"); v != "second" {
+		t.Fatalf("not reloaded: %q", v)
+	}
+	if err := os.WriteFile(path, []byte(`{"web": "thi`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := fs.Secret(ctx, "file:web"); v != "second" {
+		t.Fatalf("a broken edit lost the last good values: %q", v)
+	}
+}
+
+// Put writes one secret atomically with mode 0600, keeping the other entries.
+func TestFileSecretsPut(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "secrets.json")
+	if err := os.WriteFile(path, []byte(`{"wa": {"appSecret": "s", "verifyToken": "v"}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fs, err := providers.LoadFileSecrets(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Put(ctx, fs.RefFor("web"), []byte(`"new-secret"`)); err != nil {
+		t.Fatal(err)
+	}
+	if err := fs.Put(ctx, "file:tg", []byte(`{"appSecret": "a", "accessToken": "b"}`)); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("mode %v %v", fi.Mode(), err)
+	}
+	var onDisk map[string]any
+	b, _ := os.ReadFile(path)
+	if err := json.Unmarshal(b, &onDisk); err != nil || onDisk["web"] != "new-secret" || onDisk["wa"].(map[string]any)["verifyToken"] != "v" || onDisk["tg"].(map[string]any)["accessToken"] != "b" {
+		t.Fatalf("file %s %v", b, err)
+	}
+	if v, _ := fs.Secret(ctx, "file:web"); v != "new-secret" {
+		t.Fatalf("got %q", v)
+	}
+	if err := fs.Put(ctx, "file:x", []byte(`5`)); routing.ErrorCode(err) != routing.CodeInvalid {
+		t.Fatalf("a number: %v", err)
+	}
+	if fs.Owns("env:X") || !fs.Owns("file:web") {
+		t.Fatal("Owns")
 	}
 }
 

@@ -63,6 +63,7 @@ func TestRolesPerRoute(t *testing.T) {
 			{"POST", "/v1/agents/sup/session/extend", nil, routing.RoleSupervisor},
 			{"GET", "/v1/channels", nil, routing.RoleAdmin},
 			{"POST", "/v1/channels", map[string]any{"id": fmt.Sprintf("ch%d", i), "provider": "generic", "secretRef": "file:x"}, routing.RoleAdmin},
+			{"PUT", "/v1/channels/x/secret", map[string]any{"secret": "s"}, routing.RoleAdmin},
 			{"GET", "/v1/stats/queues", nil, routing.RoleSupervisor},
 			{"POST", "/v1/dev/clock/advance", map[string]any{"duration": "1s"}, routing.RoleAdmin},
 			{"POST", "/v1/workflows", fmt.Sprintf(shortcutDef, i), routing.RoleAdmin},
@@ -123,7 +124,7 @@ func pattern(path string) string {
 			parts[i] = "{id}"
 		case strings.HasPrefix(p, "ct_"):
 			parts[i] = "{id}"
-		case i == 3 && (parts[2] == "teams" || parts[2] == "agents" || parts[2] == "workflows") && p != "":
+		case i == 3 && (parts[2] == "teams" || parts[2] == "agents" || parts[2] == "workflows" || parts[2] == "channels") && p != "":
 			parts[i] = "{id}"
 		case i == 5 && parts[4] == "shortcuts":
 			parts[i] = "{workflowId}"

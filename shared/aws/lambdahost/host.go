@@ -151,8 +151,10 @@ func New(env Env, c Clients, o Options) *Host {
 	// Only Secrets Manager references: "env:" would let a channel's secret
 	// reference read the function's own environment.
 	resolver := providers.Resolver{}
+	var secretWriter providers.SecretWriter // PUT /v1/channels/{id}/secret
 	if env.SecretsPrefix != "" && c.SecretsManager != nil {
-		resolver[secrets.Scheme] = secrets.New(c.SecretsManager, env.SecretsPrefix, secrets.WithLogger(log))
+		sm := secrets.New(c.SecretsManager, env.SecretsPrefix, secrets.WithLogger(log))
+		resolver[secrets.Scheme], secretWriter = sm, sm
 	}
 	h.Secrets = resolver
 	h.Providers = o.Providers
@@ -174,7 +176,7 @@ func New(env Env, c Clients, o Options) *Host {
 	}, log)
 	h.Flows = flows.New(flows.Deps{Engine: h.Engine, Runner: h.Runner, Clock: o.Clock, IDs: o.IDs, Log: log})
 	h.API = httpapi.New(httpapi.Config{Engine: h.Engine, Auth: auth.GatewayClaims{SubjectClaim: env.AuthSubjectClaim},
-		Workflows: h.Flows, Version: Version})
+		Workflows: h.Flows, Version: Version, Secrets: h.Secrets, SecretWriter: secretWriter})
 	hooks := &webhook.Handler{Providers: h.Providers, Channels: intake.Channels{Store: h.Store}, Secrets: h.Secrets,
 		Ingestor: intake.Ingestor{Engine: h.Engine}, Clock: o.Clock, Logger: log}
 	mux := http.NewServeMux()

@@ -7,6 +7,7 @@ package secrets
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
 	"net"
@@ -117,6 +118,57 @@ func (s *Secrets) Secret(ctx context.Context, ref string) (string, error) {
 		s.mu.Unlock()
 	}
 	return v, nil
+}
+
+// WriteAPI is the part of the Secrets Manager client Put calls;
+// *secretsmanager.Client implements it.
+type WriteAPI interface {
+	PutSecretValue(ctx context.Context, in *secretsmanager.PutSecretValueInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error)
+	CreateSecret(ctx context.Context, in *secretsmanager.CreateSecretInput, optFns ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error)
+}
+
+var (
+	_ WriteAPI               = (*secretsmanager.Client)(nil)
+	_ providers.SecretWriter = (*Secrets)(nil)
+)
+
+// RefFor is "aws:<prefix><channel id>".
+func (s *Secrets) RefFor(channelID string) string { return Scheme + ":" + s.prefix + channelID }
+
+// Owns reports whether ref is an "aws:" reference under the prefix.
+func (s *Secrets) Owns(ref string) bool {
+	scheme, name, ok := strings.Cut(ref, ":")
+	return ok && scheme == Scheme && s.prefix != "" && strings.HasPrefix(name, s.prefix) && len(name) > len(s.prefix)
+}
+
+// Put stores value (a JSON string, or a credentials object stored as its
+// JSON text) as the secret named by ref: a new version of an existing secret,
+// or a new secret. The cached value is dropped.
+func (s *Secrets) Put(ctx context.Context, ref string, value json.RawMessage) error {
+	if !s.Owns(ref) {
+		return routing.Invalid("secretRef", "secret reference %q is not aws:%s<name>", ref, s.prefix)
+	}
+	w, ok := s.api.(WriteAPI)
+	if !ok {
+		return routing.Errorf(routing.CodeNotFound, "this server cannot write secrets")
+	}
+	text := string(value)
+	var str string
+	if err := json.Unmarshal(value, &str); err == nil {
+		text = str
+	}
+	_, name, _ := strings.Cut(ref, ":")
+	_, err := w.PutSecretValue(ctx, &secretsmanager.PutSecretValueInput{SecretId: aws.String(name), SecretString: aws.String(text)})
+	var api smithy.APIError
+	if errors.As(err, &api) && api.ErrorCode() == "ResourceNotFoundException" {
+		_, err = w.CreateSecret(ctx, &secretsmanager.CreateSecretInput{Name: aws.String(name), SecretString: aws.String(text),
+			Description: aws.String("Switchboard channel credentials (PUT /v1/channels/{id}/secret)")})
+	}
+	s.Forget(ref)
+	if err != nil {
+		return s.translate(ctx, err, ref)
+	}
+	return nil
 }
 
 // Forget drops a cached value (e.g. after a signature failed with it).

@@ -180,3 +180,55 @@ func TestOverTheWire(t *testing.T) {
 		t.Errorf("missing over the wire: %v", err)
 	}
 }
+
+func (f *fakeSM) PutSecretValue(_ context.Context, in *secretsmanager.PutSecretValueInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.PutSecretValueOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := aws.ToString(in.SecretId)
+	f.calls = append(f.calls, "put:"+id)
+	if _, ok := f.values[id]; !ok {
+		return nil, &smithy.GenericAPIError{Code: "ResourceNotFoundException", Message: "Secrets Manager can't find the specified secret."}
+	}
+	f.values[id] = &secretsmanager.GetSecretValueOutput{SecretString: in.SecretString}
+	return &secretsmanager.PutSecretValueOutput{}, nil
+}
+
+func (f *fakeSM) CreateSecret(_ context.Context, in *secretsmanager.CreateSecretInput, _ ...func(*secretsmanager.Options)) (*secretsmanager.CreateSecretOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	id := aws.ToString(in.Name)
+	f.calls = append(f.calls, "create:"+id)
+	f.values[id] = &secretsmanager.GetSecretValueOutput{SecretString: in.SecretString}
+	return &secretsmanager.CreateSecretOutput{}, nil
+}
+
+// PUT /v1/channels/{id}/secret on AWS: a new secret under the prefix, then new
+// versions of it; the cache never serves the old value after a write.
+func TestPutSecret(t *testing.T) {
+	ctx := context.Background()
+	f := newFake()
+	s := secrets.New(f, "switchboard/", secrets.WithLogger(quiet))
+	ref := s.RefFor("shop")
+	if ref != "aws:switchboard/shop" || !s.Owns(ref) || s.Owns("aws:other/shop") || s.Owns("file:shop") || s.Owns("aws:switchboard/") {
+		t.Fatalf("ref %q / Owns", ref)
+	}
+	if err := s.Put(ctx, ref, []byte(`"first"`)); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Secret(ctx, ref); err != nil || v != "first" {
+		t.Fatalf("%q %v", v, err)
+	}
+	if err := s.Put(ctx, ref, []byte(`{"appSecret":"second"}`)); err != nil {
+		t.Fatal(err)
+	}
+	c, err := providers.ResolveCredentials(ctx, s, ref)
+	if err != nil || c.ForVerify() != "second" {
+		t.Fatalf("cached or not written: %+v %v", c, err)
+	}
+	if got := strings.Join(f.calls, " "); !strings.Contains(got, "create:switchboard/shop") || !strings.Contains(got, "put:switchboard/shop") {
+		t.Fatalf("calls %s", got)
+	}
+	if err := s.Put(ctx, "aws:other/x", []byte(`"x"`)); routing.ErrorCode(err) != routing.CodeInvalid {
+		t.Fatalf("outside the prefix: %v", err)
+	}
+}
