@@ -26,15 +26,11 @@ const usage = `switchboard: conversation routing engine
 
 Usage:
   switchboard dev [--addr 127.0.0.1:8080] [--data ./.switchboard] [--virtual-clock] [--demo]
-                 [--store dynamodb --table NAME [--dynamodb-endpoint URL] [--create-table]]
   switchboard token --agent ID [--role agent|supervisor|admin] [--data ./.switchboard] [--ttl 24h]
   switchboard workflow validate|compile|graph|simulate FILE
   switchboard version
 
-Environment: SWITCHBOARD_ADDR and SWITCHBOARD_DATA set the defaults of --addr and --data;
-SWITCHBOARD_STORE, SWITCHBOARD_TABLE and SWITCHBOARD_DYNAMODB_ENDPOINT those of --store, --table and
---dynamodb-endpoint. With --store dynamodb the region and credentials come from the usual AWS
-environment (AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, ...).
+Environment: SWITCHBOARD_ADDR and SWITCHBOARD_DATA set the defaults of --addr and --data.
 `
 
 func main() {
@@ -88,17 +84,12 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	examples := fs.String("workflows", embedded.BuiltinWorkflows, "folder of example workflows loaded with --demo into an empty data folder (builtin: the copy of docs/examples in the binary)")
 	sessionHours := fs.Duration("session", 12*time.Hour, "agent session length before automatic disconnection")
 	warn := fs.Duration("session-warning", 30*time.Minute, "warning before the disconnection")
-	storeOpts := addStoreFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	st, feed, where, err := storeOpts.open(ctx, log)
-	if err != nil {
-		return err
-	}
 	m, err := embedded.Open(embedded.Options{Addr: *addr, DataDir: *data, VirtualClock: *virtual, Demo: *demo, Log: log, WorkflowsDir: *examples,
-		Engine: engineConfig(*sessionHours, *warn), Store: st, Outbox: feed})
+		Engine: engineConfig(*sessionHours, *warn)})
 	if err != nil {
 		return err
 	}
@@ -106,12 +97,7 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := m.Start(); err != nil {
 		return err
 	}
-	if where == "" {
-		where = "data in " + *data
-	} else {
-		where += ", local files in " + *data
-	}
-	fmt.Fprintf(stdout, "Switchboard %s listening on %s (%s)\n", embedded.Version, m.URL, where)
+	fmt.Fprintf(stdout, "Switchboard %s listening on %s (data in %s)\n", embedded.Version, m.URL, *data)
 	if *virtual {
 		fmt.Fprintf(stdout, "Virtual clock at %s: POST %s/v1/dev/clock/advance {\"duration\":\"15m\"}\n", m.Clock.Now().Format(time.RFC3339), m.URL)
 	}
