@@ -337,6 +337,13 @@ func (b *builder) functions() {
 			Resources: &[]*string{b.secretsArn},
 		}))
 	}
+	// PUT /v1/channels/{id}/secret: the api function writes channel secrets
+	// under the same prefix.
+	b.roles[deployenv.API].AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
+		Sid:       jsii.String("WriteChannelSecrets"),
+		Actions:   jsii.Strings("secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"),
+		Resources: &[]*string{b.secretsArn},
+	}))
 
 	// Step Functions.
 	sm := []*string{b.smArn}
@@ -471,7 +478,7 @@ func (b *builder) suppressRoleWildcards() {
 			s = append(s, &cdknag.NagPackSuppression{
 				Id: jsii.String("AwsSolutions-IAM5"),
 				Reason: jsii.String("Provider credentials are stored by operators as Secrets Manager secrets named " + p.SecretsPrefix +
-					"<provider>; Secrets Manager appends a random suffix to secret ARNs, so only a prefix can name them. Read-only."),
+					"<channel>; Secrets Manager appends a random suffix to secret ARNs, so only a prefix can name them. Read-only, but for the api function, which writes them (PUT /v1/channels/{id}/secret)."),
 				AppliesTo: &[]interface{}{secrets},
 			})
 		}

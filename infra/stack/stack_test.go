@@ -687,6 +687,16 @@ func TestLeastPrivilege(t *testing.T) {
 			} else if !equalStrings(got, []string{arnPattern("secretsmanager", "secret", secrets+"*")}) {
 				t.Errorf("%s %s: GetSecretValue on %v", s.name, name, got)
 			}
+			// only the api function writes channel secrets (PUT /v1/channels/{id}/secret)
+			for _, a := range []string{"secretsmanager:PutSecretValue", "secretsmanager:CreateSecret"} {
+				got := s.allowedResources(t, role, a)
+				if name != deployenv.API && len(got) != 0 {
+					t.Errorf("%s %s may %s on %v", s.name, name, a, got)
+				}
+				if name == deployenv.API && !equalStrings(got, []string{arnPattern("secretsmanager", "secret", secrets+"*")}) {
+					t.Errorf("%s api: %s on %v, want the prefix", s.name, a, got)
+				}
+			}
 		}
 	}
 }
