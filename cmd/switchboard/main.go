@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/auth"
+	"github.com/switchboard-oss/switchboard/shared/buildinfo"
 	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/embedded"
 	"github.com/switchboard-oss/switchboard/shared/routing"
@@ -25,27 +26,29 @@ import (
 const usage = `switchboard: conversation routing engine
 
 Usage:
-  switchboard dev [--addr 127.0.0.1:8080] [--data ./.switchboard] [--virtual-clock] [--demo]
+  switchboard dev [--addr 127.0.0.1:8080] [--data ./.switchboard] [--virtual-clock] [--demo] [--log-format text|json]
   switchboard token --agent ID [--role agent|supervisor|admin] [--data ./.switchboard] [--ttl 24h]
   switchboard workflow validate|compile|graph|simulate FILE
+  switchboard bench [--conversations N] [--agents N] [--workers N] [--strategies least_open,round_robin] [--nosync]
   switchboard version
+
+Run a command with -h for its flags.
 
 Environment: SWITCHBOARD_ADDR and SWITCHBOARD_DATA set the defaults of --addr and --data.
 `
 
 func main() {
-	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "switchboard:", err)
-		}
-		os.Exit(2)
+	err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)
+	if err != nil && !errors.Is(err, flag.ErrHelp) && !errors.Is(err, errUsage) {
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
 	}
+	os.Exit(exitCode(err))
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errUsage
 	}
 	switch args[0] {
 	case "dev":
@@ -57,7 +60,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "bench":
 		return bench(ctx, args[1:], stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, embedded.Version)
+		fmt.Fprintln(stdout, buildinfo.Version(embedded.Version))
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
@@ -84,10 +87,15 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	examples := fs.String("workflows", embedded.BuiltinWorkflows, "folder of example workflows loaded with --demo into an empty data folder (builtin: the copy of docs/examples in the binary)")
 	sessionHours := fs.Duration("session", 12*time.Hour, "agent session length before automatic disconnection")
 	warn := fs.Duration("session-warning", 30*time.Minute, "warning before the disconnection")
+	logFormat := fs.String("log-format", "text", "log format on stderr: text or json (one line per request, with its X-Request-Id)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	log, err := newLogger(*logFormat, stderr)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log) // the HTTP API's request log
 	m, err := embedded.Open(embedded.Options{Addr: *addr, DataDir: *data, VirtualClock: *virtual, Demo: *demo, Log: log, WorkflowsDir: *examples,
 		Engine: engineConfig(*sessionHours, *warn)})
 	if err != nil {

@@ -36,7 +36,11 @@ const workflowUsage = `Usage:
 func workflowCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) < 1 {
 		fmt.Fprint(stderr, workflowUsage)
-		return flag.ErrHelp
+		return errUsage
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stdout, workflowUsage)
+		return nil
 	}
 	switch args[0] {
 	case "validate", "compile", "graph":
@@ -45,7 +49,7 @@ func workflowCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			return errors.New("give one FILE (or - for standard input)")
 		}
 		f := map[string]func(io.Writer, string) error{"validate": cli.Validate, "compile": cli.Compile, "graph": cli.Graph}[args[0]]
-		return f(stdout, args[1])
+		return toolOutput(f, args[1], stdout, stderr)
 	case "simulate":
 		return simulate(ctx, args[1:], stdout, stderr)
 	}

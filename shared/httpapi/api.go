@@ -2,14 +2,17 @@ package httpapi
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/auth"
+	"github.com/switchboard-oss/switchboard/shared/buildinfo"
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/providers"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
+	"github.com/switchboard-oss/switchboard/shared/workflow"
 )
 
 // Workflows is the workflow feature (drafts, publishing, shortcuts), served
@@ -37,6 +40,8 @@ type Config struct {
 	// SecretWriter stores secrets written with PUT /v1/channels/{id}/secret
 	// (nil: that route answers 404).
 	SecretWriter providers.SecretWriter
+	// Log receives one line per request (nil: slog.Default()).
+	Log *slog.Logger
 }
 
 // API is the HTTP API.
@@ -56,11 +61,18 @@ func New(cfg Config) *API {
 	return a
 }
 
-// ServeHTTP implements http.Handler.
+// ServeHTTP implements http.Handler: every request gets an id (the
+// X-Request-Id response header) and one structured log line.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	info := &requestInfo{id: newRequestID()}
+	w.Header().Set(RequestIDHeader, info.id)
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.Header().Set("Cache-Control", "no-store")
-	a.mux.ServeHTTP(w, r)
+	rec := &statusRecorder{ResponseWriter: w}
+	r = r.WithContext(context.WithValue(r.Context(), infoKey{}, info))
+	a.mux.ServeHTTP(rec, r)
+	a.logRequest(r, rec.status, time.Since(start), info)
 }
 
 // guard authenticates, checks the minimum role and maps errors.
@@ -71,6 +83,7 @@ func (a *API) guard(min routing.Role, h AuthedHandler) http.Handler {
 			WriteError(w, r, err)
 			return
 		}
+		noteActor(r, p)
 		if p.Role.Rank() < min.Rank() {
 			WriteError(w, r, routing.Errorf(routing.CodeForbidden, "this route needs the %s role", min))
 			return
@@ -99,7 +112,7 @@ func (a *API) Routes() []Route { return append([]Route(nil), a.patterns...) }
 
 func (a *API) routes() {
 	a.mux.HandleFunc("GET /v1/health", func(w http.ResponseWriter, r *http.Request) {
-		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": a.cfg.Version})
+		WriteJSON(w, http.StatusOK, map[string]string{"status": "ok", "version": buildinfo.Version(a.cfg.Version)})
 	})
 	if a.cfg.Webhooks != nil {
 		a.mux.Handle("/v1/webhooks/{provider}", a.cfg.Webhooks)
@@ -162,8 +175,13 @@ func (a *API) advanceClock(w http.ResponseWriter, r *http.Request, p auth.Princi
 		return err
 	}
 	d, err := time.ParseDuration(body.Duration)
+	if err != nil { // the workflows' durations: 1d, 1d12h, 90 (seconds)
+		var secs int64
+		secs, err = workflow.ParseDuration(body.Duration)
+		d = time.Duration(secs) * time.Second
+	}
 	if err != nil || d <= 0 {
-		return routing.Invalid("duration", "duration must be a positive Go duration such as 15m or 12h")
+		return routing.Invalid("duration", "duration must be positive, such as 15m, 12h or 1d")
 	}
 	now, err := a.cfg.AdvanceClock(r.Context(), d)
 	if err != nil {

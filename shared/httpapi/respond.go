@@ -45,11 +45,18 @@ var statusOf = map[routing.Code]int{
 }
 
 // WriteError writes err in the one error shape. Foreign errors become
-// "internal" without their text, which is logged instead.
+// "internal" without their text, which is logged instead (on the request's
+// log line).
 func WriteError(w http.ResponseWriter, r *http.Request, err error) {
+	info := infoFrom(r.Context())
+	if info != nil {
+		info.err = err // logged with its cause on the request's line
+	}
 	var e *routing.Error
 	if !errors.As(err, &e) {
-		slog.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		if info == nil {
+			slog.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		}
 		e = &routing.Error{Code: routing.CodeInternal, Message: "internal error"}
 	}
 	status, ok := statusOf[e.Code]
