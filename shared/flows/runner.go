@@ -22,17 +22,26 @@ type StartRequest struct {
 	WorkflowID string
 	Version    int
 	ASL        []byte
-	Express    bool // the version never waits: it may run as an Express machine
-	Input      json.RawMessage
+	Express    bool // the version runs as an Express machine (workflow.ExpressEligible)
+	// RunnerRef is what Deploy returned for the version (on AWS its state
+	// machine version ARN): executions start on exactly that version, never
+	// on an alias, which Step Functions updates eventually. Empty for
+	// versions published before it was recorded.
+	RunnerRef string
+	Input     json.RawMessage
 }
 
 // Runner executes ASL: AWS Step Functions or the embedded runner.
 type Runner interface {
 	// Deploy makes a published version runnable (on AWS: create or update
 	// the workflow's state machine, publish a version, point the live alias
-	// at it). Older executions finish on the version they started with.
-	Deploy(ctx context.Context, v routing.WorkflowVersion, express bool) error
-	// Start starts an execution; an existing Name is not an error.
+	// at it, delete old versions no execution runs on) and returns what
+	// identifies it for Start (StartRequest.RunnerRef). Older executions
+	// finish on the version they started with.
+	Deploy(ctx context.Context, v routing.WorkflowVersion, express bool) (ref string, err error)
+	// Start starts an execution. For Standard machines an existing Name is
+	// not an error and starts nothing; Express starts are NOT deduplicated
+	// by name (as on AWS): the caller claims them first (Service.start).
 	Start(ctx context.Context, req StartRequest) error
 	// SendTaskSuccess and SendTaskFailure complete a .waitForTaskToken task.
 	SendTaskSuccess(ctx context.Context, token string, output json.RawMessage) error

@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"regexp"
@@ -129,8 +129,21 @@ func (s *Service) SaveDraft(ctx context.Context, source []byte, actor engine.Act
 	return w, nil, nil
 }
 
+// publishLease is how long a publish holds its reservation: a publish that
+// died longer ago than this may be taken over.
+const publishLease = 5 * time.Minute
+
 // Publish compiles the draft to ASL, deploys it as the next version and
 // records the version. Running executions finish on the version they started.
+//
+// The store decides which of two concurrent publishes wins, before anything
+// is deployed: (1) a conditional write on the workflow record reserves
+// version n+1 for this publish (the loser gets a conflict and deploys
+// nothing); (2) Deploy; (3) a second write, conditional on the reservation
+// still being this publish's, records the version with the deployed
+// RunnerRef and makes it live. Executions start on the RunnerRef the store
+// recorded, so a deployment that never got recorded (a crash between 2 and
+// 3) never runs: the next publish reserves n+1 again and deploys anew.
 func (s *Service) Publish(ctx context.Context, id string, expectVersion int64) (routing.WorkflowVersion, error) {
 	w, err := s.st.GetWorkflow(ctx, id)
 	if err != nil {
@@ -138,6 +151,10 @@ func (s *Service) Publish(ctx context.Context, id string, expectVersion int64) (
 	}
 	if expectVersion > 0 && w.Version != expectVersion {
 		return routing.WorkflowVersion{}, routing.Conflict(routing.ReasonVersion, "workflow %s draft is at version %d, not %d", id, w.Version, expectVersion)
+	}
+	now := s.clock.Now()
+	if w.Publishing > 0 && now.Sub(w.PublishingAt) < publishLease {
+		return routing.WorkflowVersion{}, routing.Conflict(routing.ReasonVersion, "workflow %s is being published (version %d); try again in a moment", id, w.Publishing)
 	}
 	def, err := workflow.Parse(w.Definition)
 	if err != nil {
@@ -148,19 +165,64 @@ func (s *Service) Publish(ctx context.Context, id string, expectVersion int64) (
 	}
 	asl, err := workflow.Compile(def)
 	if err != nil {
+		var ve *workflow.ValidationError
+		if errors.As(err, &ve) {
+			return routing.WorkflowVersion{}, validationError(ve.Errors)
+		}
 		return routing.WorkflowVersion{}, err
 	}
-	v := routing.WorkflowVersion{WorkflowID: id, Number: w.PublishedVersion + 1, Trigger: def.Trigger.Type, Definition: w.Definition, ASL: asl, PublishedAt: s.clock.Now()}
-	if err := s.runner.Deploy(ctx, v, workflow.ExpressEligible(def)); err != nil {
+	v := routing.WorkflowVersion{WorkflowID: id, Number: w.PublishedVersion + 1, Trigger: def.Trigger.Type, Definition: w.Definition, ASL: asl, PublishedAt: now}
+
+	// 1. Reserve version n+1.
+	reserved := w
+	reserved.Publishing, reserved.PublishingID, reserved.PublishingAt = v.Number, s.ids.New("pub"), now
+	if err := s.st.Commit(ctx, store.Tx{Workflows: []store.WorkflowWrite{{Value: reserved, ExpectVersion: w.Version}}}); err != nil {
+		if routing.IsConflict(err, routing.ReasonVersion) {
+			return routing.WorkflowVersion{}, routing.Conflict(routing.ReasonVersion, "workflow %s was changed or published concurrently; try again", id)
+		}
 		return routing.WorkflowVersion{}, err
 	}
-	next := w
-	next.PublishedVersion = v.Number
-	err = s.st.Commit(ctx, store.Tx{Workflows: []store.WorkflowWrite{{Value: next, ExpectVersion: w.Version}}, Versions: []routing.WorkflowVersion{v}})
+	// 2. Deploy.
+	ref, err := s.runner.Deploy(ctx, v, workflow.ExpressEligible(def))
 	if err != nil {
+		s.release(ctx, id, reserved.PublishingID)
 		return routing.WorkflowVersion{}, err
 	}
-	return v, nil
+	v.RunnerRef = ref
+	// 3. Record, as long as the reservation is still ours (a draft saved
+	// meanwhile changes the record's version but keeps the reservation).
+	for attempt := 0; ; attempt++ {
+		cur, err := s.st.GetWorkflow(ctx, id)
+		if err != nil {
+			return routing.WorkflowVersion{}, err
+		}
+		if cur.PublishingID != reserved.PublishingID {
+			return routing.WorkflowVersion{}, routing.Conflict(routing.ReasonVersion, "workflow %s: this publish took too long and was taken over; try again", id)
+		}
+		next := cur
+		next.PublishedVersion, next.Publishing, next.PublishingID, next.PublishingAt = v.Number, 0, "", time.Time{}
+		err = s.st.Commit(ctx, store.Tx{Workflows: []store.WorkflowWrite{{Value: next, ExpectVersion: cur.Version}}, Versions: []routing.WorkflowVersion{v}})
+		if err == nil {
+			return v, nil
+		}
+		if !routing.IsConflict(err, routing.ReasonVersion) || attempt >= 10 {
+			return routing.WorkflowVersion{}, err
+		}
+	}
+}
+
+// release drops a reservation whose deploy failed, if it is still held
+// (best effort: otherwise it lapses after publishLease).
+func (s *Service) release(ctx context.Context, id, publishingID string) {
+	cur, err := s.st.GetWorkflow(ctx, id)
+	if err != nil || cur.PublishingID != publishingID {
+		return
+	}
+	next := cur
+	next.Publishing, next.PublishingID, next.PublishingAt = 0, "", time.Time{}
+	if err := s.st.Commit(ctx, store.Tx{Workflows: []store.WorkflowWrite{{Value: next, ExpectVersion: cur.Version}}}); err != nil {
+		s.log.WarnContext(ctx, "publish: could not release the reservation", "workflow", id, "error", err)
+	}
 }
 
 // version loads (and caches) a published version.
@@ -180,7 +242,13 @@ func (s *Service) version(ctx context.Context, id string, n int) (*published, er
 	if err != nil {
 		return nil, err
 	}
-	p = &published{v: v, def: def, express: workflow.ExpressEligible(def)}
+	express := workflow.ExpressEligible(def)
+	if v.RunnerRef == "" {
+		// Published before RunnerRef was recorded: Express then meant
+		// "never waits", and that is the machine the version is on.
+		express = !waits(def)
+	}
+	p = &published{v: v, def: def, express: express}
 	s.mu.Lock()
 	s.versions[key] = p
 	s.mu.Unlock()
@@ -210,6 +278,15 @@ func (s *Service) live(ctx context.Context, trigger string) ([]*published, error
 	return out, nil
 }
 
+func waits(def *workflow.Definition) bool {
+	for _, st := range def.Steps {
+		if st.Type == workflow.StepWait || st.Type == workflow.StepAsk {
+			return true
+		}
+	}
+	return false
+}
+
 var nameUnsafe = regexp.MustCompile(`[^A-Za-z0-9_-]`)
 
 // executionName is deterministic for (key, workflow, version): the same
@@ -224,10 +301,28 @@ func executionName(workflowID string, version int, key string) string {
 	return fmt.Sprintf("%s-v%d-%s", prefix, version, hex.EncodeToString(sum[:12]))
 }
 
+// Express start claims: expressStartLease bounds how long a start that
+// claimed a name may take before another delivery of the event takes over
+// (one that crashed between claim and StartExecution); a started execution
+// is recorded for runClaimTTL.
+const (
+	expressStartLease = 2 * time.Minute
+	runClaimTTL       = 90 * 24 * time.Hour
+)
+
 // start starts one execution of p for a conversation and puts it on the timeline.
+//
+// Standard executions rely on Step Functions: StartExecution with a known
+// name and the same input starts nothing. Express starts are not
+// deduplicated by AWS, so they are claimed in the store first: a name
+// recorded as started ("xstarted#") is never started again; a name being
+// started by another delivery ("xstart#", a lease of expressStartLease)
+// answers unavailable, so the event is redelivered and finds it started, or
+// takes over once the lease lapses. Only a crash between StartExecution and
+// recording it can start a name twice; its steps then replay (StepKey).
 func (s *Service) start(ctx context.Context, p *published, convID, key string, trig workflow.TriggerEvent, form map[string]string) (string, error) {
 	in := workflow.ExecutionInput{ConversationID: convID, WorkflowID: p.v.WorkflowID, Version: p.v.Number, Trigger: trig, Form: form, Vars: map[string]string{}}
-	raw, err := json.Marshal(in)
+	raw, err := workflow.EncodeInput(in)
 	if err != nil {
 		return "", err
 	}
@@ -239,15 +334,40 @@ func (s *Service) start(ctx context.Context, p *published, convID, key string, t
 	// written starts on the retry.
 	now := s.clock.Now()
 	err = s.st.Commit(ctx, store.Tx{
-		Claims: []store.Claim{{Key: "run#" + name, At: now, ExpiresAt: now.Add(90 * 24 * time.Hour)}},
+		Claims: []store.Claim{{Key: "run#" + name, At: now, ExpiresAt: now.Add(runClaimTTL)}},
 		Events: []routing.Event{{ID: s.ids.New("evt"), ConversationID: convID, At: now, Type: routing.EvWorkflowStarted,
 			Actor: "workflow:" + p.v.WorkflowID, Note: p.def.Name, Data: map[string]any{"execution": name, "version": p.v.Number, "trigger": trig.Type}}},
 	})
 	if err != nil && !routing.IsConflict(err, routing.ReasonDuplicate) {
 		return "", err
 	}
-	if err := s.runner.Start(ctx, StartRequest{Name: name, WorkflowID: p.v.WorkflowID, Version: p.v.Number, ASL: p.v.ASL, Express: p.express, Input: raw}); err != nil {
+	req := StartRequest{Name: name, WorkflowID: p.v.WorkflowID, Version: p.v.Number, ASL: p.v.ASL, Express: p.express, RunnerRef: p.v.RunnerRef, Input: raw}
+	if !p.express {
+		return name, s.runner.Start(ctx, req)
+	}
+	started := "xstarted#" + name
+	if c, err := s.st.GetClaim(ctx, started); err == nil && now.Before(c.ExpiresAt) {
+		return name, nil // started by an earlier delivery
+	} else if err != nil && !routing.IsNotFound(err) {
 		return "", err
+	}
+	err = s.st.Commit(ctx, store.Tx{Claims: []store.Claim{{Key: "xstart#" + name, At: now, ExpiresAt: now.Add(expressStartLease)}}})
+	if routing.IsConflict(err, routing.ReasonDuplicate) {
+		if c, gerr := s.st.GetClaim(ctx, started); gerr == nil && now.Before(c.ExpiresAt) {
+			return name, nil
+		}
+		return "", routing.Errorf(routing.CodeUnavailable, "execution %s is being started by another delivery; try again", name)
+	}
+	if err != nil {
+		return "", err
+	}
+	if err := s.runner.Start(ctx, req); err != nil {
+		return "", err
+	}
+	done := s.clock.Now()
+	err = s.st.Commit(ctx, store.Tx{Claims: []store.Claim{{Key: started, At: done, ExpiresAt: done.Add(runClaimTTL)}}})
+	if err != nil && !routing.IsConflict(err, routing.ReasonDuplicate) {
+		s.log.WarnContext(ctx, "express start not recorded: a redelivery may start it again (its steps replay)", "execution", name, "error", err)
 	}
 	return name, nil
 }

@@ -391,6 +391,11 @@ type Workflow struct {
 	PublishedVersion int       `json:"publishedVersion"`
 	UpdatedAt        time.Time `json:"updatedAt"`
 	Version          int64     `json:"version"` // optimistic concurrency of the draft
+	// Publishing reserves version PublishedVersion+1 for the publish that
+	// holds PublishingID since PublishingAt (see flows.Service.Publish).
+	Publishing   int       `json:"publishing,omitempty"`
+	PublishingID string    `json:"publishingId,omitempty"`
+	PublishingAt time.Time `json:"publishingAt,omitzero"`
 }
 
 // WorkflowVersion is an immutable published version.
@@ -401,4 +406,7 @@ type WorkflowVersion struct {
 	Definition  []byte    `json:"definition"`
 	ASL         []byte    `json:"asl"`
 	PublishedAt time.Time `json:"publishedAt"`
+	// RunnerRef is what Runner.Deploy returned: on AWS the state machine
+	// version ARN executions of this version start on.
+	RunnerRef string `json:"runnerRef,omitempty"`
 }

@@ -8,6 +8,8 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-oss/switchboard/shared/routing"
 )
 
 // TestTaskPayloadsCarryStepKeys: every Task state passes the execution
@@ -239,4 +241,27 @@ func compileErrors(def *Definition) []FieldError {
 		return ve.Errors
 	}
 	return nil
+}
+
+// TestEncodeInput: no HTML escaping (a message of '<' stays its size), and
+// an input over 256 KiB is refused naming the field that makes it so.
+func TestEncodeInput(t *testing.T) {
+	in := ExecutionInput{ConversationID: "c1", WorkflowID: "wf", Version: 1, Trigger: TriggerEvent{Type: TriggerMessageReceived, Text: strings.Repeat("<", 50_000)}}
+	raw, err := EncodeInput(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) > 50_000+300 || strings.Contains(string(raw), `\u003c`) {
+		t.Fatalf("encoded %d bytes", len(raw))
+	}
+	var back ExecutionInput
+	if err := json.Unmarshal(raw, &back); err != nil || back.Trigger.Text != in.Trigger.Text {
+		t.Fatalf("round trip: %v", err)
+	}
+	in.Form = map[string]string{"summary": strings.Repeat("é", MaxPayloadSize/2)}
+	_, err = EncodeInput(in)
+	var re *routing.Error
+	if !errors.As(err, &re) || re.Code != routing.CodeInvalid || re.Field != "form.summary" {
+		t.Fatalf("got %v", err)
+	}
 }

@@ -1,7 +1,10 @@
 package workflow
 
 import (
+	"bytes"
 	"encoding/json"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -206,5 +209,47 @@ func (in ExecutionInput) MarshalJSON() ([]byte, error) {
 	if p.Vars == nil {
 		p.Vars = map[string]string{}
 	}
-	return json.Marshal(p)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false) // json.Marshal re-escapes; EncodeInput does not
+	if err := enc.Encode(p); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// MaxPayloadSize is Step Functions' limit on an execution's input and on
+// every state's input and output: 262,144 bytes of UTF-8 JSON.
+const MaxPayloadSize = 262144
+
+// EncodeInput encodes an execution input without HTML escaping (a text
+// full of '<' would otherwise grow six-fold through \u003c) and refuses one
+// larger than MaxPayloadSize with a *routing.Error (invalid_argument)
+// naming its largest field, e.g. "trigger.text" or "form.summary".
+func EncodeInput(in ExecutionInput) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(in); err != nil {
+		return nil, err
+	}
+	raw := bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	if len(raw) <= MaxPayloadSize {
+		return raw, nil
+	}
+	field, size := "trigger", 0
+	consider := func(name, v string) {
+		if len(v) > size {
+			field, size = name, len(v)
+		}
+	}
+	consider("trigger.text", in.Trigger.Text)
+	consider("trigger.value", in.Trigger.Value)
+	for _, k := range slices.Sorted(maps.Keys(in.Form)) {
+		consider("form."+k, in.Form[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(in.Vars)) {
+		consider("vars."+k, in.Vars[k])
+	}
+	return nil, routing.Invalid(field, "the workflow input would be %d bytes, more than Step Functions' limit of %d: %s is too long", len(raw), MaxPayloadSize, field)
 }

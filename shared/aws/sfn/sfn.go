@@ -13,8 +13,11 @@
 // version's ASL, the task function's ARN in place of
 // workflow.TaskFunctionPlaceholder, logging to the workflow log group and
 // X-Ray tracing; publishes a Step Functions version of that revision; and
-// points the alias "live" at it. Start starts executions on the alias, so
-// running executions finish on the version they started with.
+// points the alias "live" at it; then deletes old versions (Step Functions
+// allows 1,000 per machine: see KeepVersions). Deploy returns the version
+// ARN, which the store records, and Start starts executions on exactly that
+// version (the alias is eventually consistent), so running executions
+// finish on the version they started with.
 //
 // Every AWS error is translated to a *routing.Error here.
 package sfn
@@ -29,7 +32,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awssfn "github.com/aws/aws-sdk-go-v2/service/sfn"
@@ -52,6 +58,9 @@ type API interface {
 	StartExecution(ctx context.Context, in *awssfn.StartExecutionInput, optFns ...func(*awssfn.Options)) (*awssfn.StartExecutionOutput, error)
 	SendTaskSuccess(ctx context.Context, in *awssfn.SendTaskSuccessInput, optFns ...func(*awssfn.Options)) (*awssfn.SendTaskSuccessOutput, error)
 	SendTaskFailure(ctx context.Context, in *awssfn.SendTaskFailureInput, optFns ...func(*awssfn.Options)) (*awssfn.SendTaskFailureOutput, error)
+	ListStateMachineVersions(ctx context.Context, in *awssfn.ListStateMachineVersionsInput, optFns ...func(*awssfn.Options)) (*awssfn.ListStateMachineVersionsOutput, error)
+	DeleteStateMachineVersion(ctx context.Context, in *awssfn.DeleteStateMachineVersionInput, optFns ...func(*awssfn.Options)) (*awssfn.DeleteStateMachineVersionOutput, error)
+	ListExecutions(ctx context.Context, in *awssfn.ListExecutionsInput, optFns ...func(*awssfn.Options)) (*awssfn.ListExecutionsOutput, error)
 }
 
 var _ API = (*awssfn.Client)(nil)
@@ -65,6 +74,11 @@ const ReasonTaskEnded = "task_ended"
 
 // MaxNameLength is Step Functions' limit for state machine and execution names.
 const MaxNameLength = 80
+
+// KeepVersions is how many of a machine's newest published versions Deploy
+// keeps; older ones are deleted unless an execution still runs on them
+// (Step Functions allows 1,000 versions per state machine).
+const KeepVersions = 5
 
 // expressMarker follows the prefix in Express machine names.
 const expressMarker = "_express_"
@@ -180,19 +194,24 @@ func (r *Runner) Definition(v routing.WorkflowVersion) ([]byte, error) {
 }
 
 // Deploy creates or updates the workflow's state machine with v's ASL,
-// publishes a version of it and points the live alias at that version.
-// Deploying the same version again changes nothing (Step Functions'
-// publishing is idempotent per revision).
-func (r *Runner) Deploy(ctx context.Context, v routing.WorkflowVersion, express bool) error {
+// publishes a version of it, points the live alias at that version, prunes
+// old versions (see prune) and returns the version's ARN, which Start
+// uses. Deploying the same version again changes nothing (Step Functions'
+// publishing is idempotent per revision). A definition over Step
+// Functions' 1,048,576 characters is refused as invalid before any call.
+func (r *Runner) Deploy(ctx context.Context, v routing.WorkflowVersion, express bool) (string, error) {
 	if err := r.needDeploy(); err != nil {
-		return err
+		return "", err
 	}
 	if v.WorkflowID == "" {
-		return routing.Invalid("workflowId", "workflowId is required")
+		return "", routing.Invalid("workflowId", "workflowId is required")
 	}
 	def, err := r.Definition(v)
 	if err != nil {
-		return err
+		return "", err
+	}
+	if n := utf8.RuneCount(def); n > workflow.MaxDefinitionSize {
+		return "", routing.Invalid("asl", "workflow %s version %d: the state machine definition is %d characters, more than Step Functions' limit of %d", v.WorkflowID, v.Number, n, workflow.MaxDefinitionSize)
 	}
 	name := MachineName(r.cfg.Prefix, v.WorkflowID, express)
 	arn := r.MachineARN(v.WorkflowID, express)
@@ -235,24 +254,36 @@ func (r *Runner) Deploy(ctx context.Context, v routing.WorkflowVersion, express 
 			TracingConfiguration: tracing,
 		})
 		if uerr != nil {
-			return r.translate(ctx, uerr, "update state machine "+name)
+			return "", r.translate(ctx, uerr, "update state machine "+name)
 		}
 		revision = out.RevisionId
 	case err != nil:
-		return r.translate(ctx, err, "create state machine "+name)
+		return "", r.translate(ctx, err, "create state machine "+name)
 	}
 
-	pub, err := r.api.PublishStateMachineVersion(ctx, &awssfn.PublishStateMachineVersionInput{
+	publish := &awssfn.PublishStateMachineVersionInput{
 		StateMachineArn: aws.String(arn),
 		RevisionId:      revision, // nil after a create: publish the current (first) revision
 		Description:     aws.String(truncate(what, 256)),
-	})
+	}
+	pub, err := r.api.PublishStateMachineVersion(ctx, publish)
+	var quota *types.ServiceQuotaExceededException
+	if errors.As(err, &quota) {
+		// 1,000 versions: make room (a crashed deploy may have skipped its
+		// pruning) and publish again.
+		r.log.WarnContext(ctx, "sfn: version quota reached, pruning", "stateMachine", name)
+		if perr := r.prune(ctx, arn, express, ""); perr != nil {
+			return "", r.translate(ctx, perr, "prune versions of "+name)
+		}
+		pub, err = r.api.PublishStateMachineVersion(ctx, publish)
+	}
 	if err != nil {
-		return r.translate(ctx, err, "publish a version of "+name)
+		return "", r.translate(ctx, err, "publish a version of "+name)
 	}
 	if pub.StateMachineVersionArn == nil || *pub.StateMachineVersionArn == "" {
-		return r.translate(ctx, errors.New("PublishStateMachineVersion returned no version ARN"), "publish a version of "+name)
+		return "", r.translate(ctx, errors.New("PublishStateMachineVersion returned no version ARN"), "publish a version of "+name)
 	}
+	versionARN := *pub.StateMachineVersionArn
 	routes := []types.RoutingConfigurationListItem{{StateMachineVersionArn: pub.StateMachineVersionArn, Weight: 100}}
 	_, err = r.api.CreateStateMachineAlias(ctx, &awssfn.CreateStateMachineAliasInput{
 		Name:                 aws.String(Alias),
@@ -267,13 +298,74 @@ func (r *Runner) Deploy(ctx context.Context, v routing.WorkflowVersion, express 
 			StateMachineAliasArn: aws.String(arn + ":" + Alias),
 			RoutingConfiguration: routes,
 		}); err != nil {
-			return r.translate(ctx, err, "update alias of "+name)
+			return "", r.translate(ctx, err, "update alias of "+name)
 		}
 	case err != nil:
-		return r.translate(ctx, err, "create alias of "+name)
+		return "", r.translate(ctx, err, "create alias of "+name)
+	}
+	if err := r.prune(ctx, arn, express, versionARN); err != nil {
+		// The version is deployed; pruning is retried by the next deploy.
+		r.log.WarnContext(ctx, "sfn: could not prune old versions", "stateMachine", name, "error", err)
 	}
 	r.log.InfoContext(ctx, "workflow deployed", "workflow", v.WorkflowID, "version", v.Number, "stateMachine", name,
-		"type", string(typ), "stateMachineVersion", aws.ToString(pub.StateMachineVersionArn))
+		"type", string(typ), "stateMachineVersion", versionARN)
+	return versionARN, nil
+}
+
+// prune deletes the machine's published versions beyond the KeepVersions
+// newest, except keep (the version just published) and, for Standard
+// machines, versions with a RUNNING execution (ListExecutions on the
+// version ARN; Step Functions does not list Express executions, and
+// deleting a version does not stop executions already running on it). A
+// version an alias still points at is refused by Step Functions
+// (ConflictException) and kept.
+func (r *Runner) prune(ctx context.Context, machineARN string, express bool, keep string) error {
+	type version struct {
+		arn string
+		n   int
+	}
+	var versions []version
+	var token *string
+	for {
+		out, err := r.api.ListStateMachineVersions(ctx, &awssfn.ListStateMachineVersionsInput{StateMachineArn: aws.String(machineARN), NextToken: token, MaxResults: 1000})
+		if err != nil {
+			return err
+		}
+		for _, it := range out.StateMachineVersions {
+			a := aws.ToString(it.StateMachineVersionArn)
+			n, err := strconv.Atoi(a[strings.LastIndexByte(a, ':')+1:])
+			if err != nil {
+				continue
+			}
+			versions = append(versions, version{a, n})
+		}
+		if token = out.NextToken; token == nil {
+			break
+		}
+	}
+	sort.Slice(versions, func(i, j int) bool { return versions[i].n > versions[j].n })
+	for i, v := range versions {
+		if i < KeepVersions || v.arn == keep {
+			continue
+		}
+		if !express {
+			out, err := r.api.ListExecutions(ctx, &awssfn.ListExecutionsInput{StateMachineArn: aws.String(v.arn), StatusFilter: types.ExecutionStatusRunning, MaxResults: 1})
+			if err != nil {
+				return err
+			}
+			if len(out.Executions) > 0 {
+				continue
+			}
+		}
+		_, err := r.api.DeleteStateMachineVersion(ctx, &awssfn.DeleteStateMachineVersionInput{StateMachineVersionArn: aws.String(v.arn)})
+		var conflict *types.ConflictException
+		if errors.As(err, &conflict) {
+			continue // an alias points at it, or a concurrent publish
+		}
+		if err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -296,9 +388,18 @@ func (r *Runner) Start(ctx context.Context, req flows.StartRequest) error {
 	if len(bytes.TrimSpace(input)) == 0 {
 		input = json.RawMessage("{}")
 	}
-	alias := r.AliasARN(req.WorkflowID, req.Express)
+	if len(input) > workflow.MaxPayloadSize {
+		return routing.Invalid("input", "the execution input is %d bytes, more than Step Functions' limit of %d", len(input), workflow.MaxPayloadSize)
+	}
+	// The exact version the store recorded; the alias only for versions
+	// published before RunnerRef existed (an alias update is eventually
+	// consistent: a start right after a publish may still reach the old one).
+	target := req.RunnerRef
+	if target == "" {
+		target = r.AliasARN(req.WorkflowID, req.Express)
+	}
 	out, err := r.api.StartExecution(ctx, &awssfn.StartExecutionInput{
-		StateMachineArn: aws.String(alias),
+		StateMachineArn: aws.String(target),
 		Name:            aws.String(req.Name),
 		Input:           aws.String(string(input)),
 	})

@@ -180,6 +180,15 @@ func (f *fakeSFN) StartExecution(_ context.Context, in *awssfn.StartExecutionInp
 	}
 	v, ok := f.aliases[*in.StateMachineArn]
 	if !ok {
+		if m, known := f.machines[machineOfVersion(*in.StateMachineArn)]; known {
+			for _, pv := range m.published {
+				if pv == *in.StateMachineArn {
+					v, ok = pv, true
+				}
+			}
+		}
+	}
+	if !ok {
 		return nil, &types.StateMachineDoesNotExist{Message: aws.String("State Machine Does Not Exist")}
 	}
 	key := machineOfVersion(v) + "/" + *in.Name
@@ -214,6 +223,40 @@ func (f *fakeSFN) SendTaskFailure(_ context.Context, in *awssfn.SendTaskFailureI
 	return &awssfn.SendTaskFailureOutput{}, f.tokens[*in.TaskToken]
 }
 
+func (f *fakeSFN) ListStateMachineVersions(_ context.Context, in *awssfn.ListStateMachineVersionsInput, _ ...func(*awssfn.Options)) (*awssfn.ListStateMachineVersionsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "ListStateMachineVersions")
+	out := &awssfn.ListStateMachineVersionsOutput{}
+	if m, ok := f.machines[*in.StateMachineArn]; ok {
+		for _, v := range m.published {
+			out.StateMachineVersions = append(out.StateMachineVersions, types.StateMachineVersionListItem{StateMachineVersionArn: aws.String(v)})
+		}
+	}
+	return out, nil
+}
+
+func (f *fakeSFN) DeleteStateMachineVersion(_ context.Context, in *awssfn.DeleteStateMachineVersionInput, _ ...func(*awssfn.Options)) (*awssfn.DeleteStateMachineVersionOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "DeleteStateMachineVersion")
+	if m, ok := f.machines[machineOfVersion(*in.StateMachineVersionArn)]; ok {
+		for rev, v := range m.published {
+			if v == *in.StateMachineVersionArn {
+				delete(m.published, rev)
+			}
+		}
+	}
+	return &awssfn.DeleteStateMachineVersionOutput{}, nil
+}
+
+func (f *fakeSFN) ListExecutions(_ context.Context, _ *awssfn.ListExecutionsInput, _ ...func(*awssfn.Options)) (*awssfn.ListExecutionsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, "ListExecutions")
+	return &awssfn.ListExecutionsOutput{}, nil
+}
+
 // compiled returns a real compiled workflow version (docs/examples would do
 // too; a small inline definition keeps the test self-contained).
 func compiled(t *testing.T, id string, n int, extraStep bool) routing.WorkflowVersion {
@@ -243,10 +286,10 @@ func TestDeployCreatesMachinePublishesAndAliases(t *testing.T) {
 	f := newFake()
 	r := sfn.New(f, config(), quiet)
 	v := compiled(t, "route-by-language", 1, false)
-	if err := r.Deploy(context.Background(), v, false); err != nil {
+	if _, err := r.Deploy(context.Background(), v, false); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(f.calls, ","), "CreateStateMachine,PublishStateMachineVersion,CreateStateMachineAlias"; got != want {
+	if got, want := strings.Join(f.calls, ","), "CreateStateMachine,PublishStateMachineVersion,CreateStateMachineAlias,ListStateMachineVersions"; got != want {
 		t.Fatalf("calls %s, want %s", got, want)
 	}
 	c := f.creates[0]
@@ -293,16 +336,16 @@ func TestDeployNewVersionUpdatesAndMovesAlias(t *testing.T) {
 	f := newFake()
 	r := sfn.New(f, config(), quiet)
 	ctx := context.Background()
-	if err := r.Deploy(ctx, compiled(t, "wf", 1, false), false); err != nil {
+	if _, err := r.Deploy(ctx, compiled(t, "wf", 1, false), false); err != nil {
 		t.Fatal(err)
 	}
 	f.calls = nil
 	v2 := compiled(t, "wf", 2, true)
-	if err := r.Deploy(ctx, v2, false); err != nil {
+	if _, err := r.Deploy(ctx, v2, false); err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.Join(f.calls, ","),
-		"CreateStateMachine,UpdateStateMachine,PublishStateMachineVersion,CreateStateMachineAlias,UpdateStateMachineAlias"; got != want {
+		"CreateStateMachine,UpdateStateMachine,PublishStateMachineVersion,CreateStateMachineAlias,UpdateStateMachineAlias,ListStateMachineVersions"; got != want {
 		t.Fatalf("calls %s, want %s", got, want)
 	}
 	u := f.updates[0]
@@ -333,7 +376,7 @@ func TestDeploySameVersionTwiceIsIdempotent(t *testing.T) {
 	ctx := context.Background()
 	v := compiled(t, "wf", 1, false)
 	for i := 0; i < 2; i++ {
-		if err := r.Deploy(ctx, v, false); err != nil {
+		if _, err := r.Deploy(ctx, v, false); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -347,10 +390,10 @@ func TestExpressMachinesAreSeparate(t *testing.T) {
 	f := newFake()
 	r := sfn.New(f, config(), quiet)
 	ctx := context.Background()
-	if err := r.Deploy(ctx, compiled(t, "wf", 1, false), true); err != nil {
+	if _, err := r.Deploy(ctx, compiled(t, "wf", 1, false), true); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Deploy(ctx, compiled(t, "wf", 2, true), false); err != nil {
+	if _, err := r.Deploy(ctx, compiled(t, "wf", 2, true), false); err != nil {
 		t.Fatal(err)
 	}
 	if c := f.creates[0]; *c.Name != "switchboard-_express_wf" || c.Type != types.StateMachineTypeExpress {
@@ -424,7 +467,7 @@ func TestStartIdempotencyAndErrors(t *testing.T) {
 	if err := r.Start(ctx, req); !routing.IsNotFound(err) {
 		t.Fatalf("start before deploy: %v, want not_found", err)
 	}
-	if err := r.Deploy(ctx, compiled(t, "wf", 1, false), false); err != nil {
+	if _, err := r.Deploy(ctx, compiled(t, "wf", 1, false), false); err != nil {
 		t.Fatal(err)
 	}
 	if err := r.Start(ctx, req); err != nil {
@@ -522,43 +565,43 @@ func TestDeployErrors(t *testing.T) {
 
 	f := newFake()
 	r := sfn.New(f, sfn.Config{Prefix: prefix, ARNPrefix: arnPrefix}, quiet) // the dispatcher: may start, not deploy
-	if err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeInternal || len(f.calls) != 0 {
+	if _, err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeInternal || len(f.calls) != 0 {
 		t.Errorf("deploy without deploy settings: %v, %d calls", err, len(f.calls))
 	}
 	r = sfn.New(f, sfn.Config{Prefix: "other-", ARNPrefix: arnPrefix, TaskFunctionARN: taskARN, RoleARN: roleARN, LogGroupARN: logARN}, quiet)
-	if err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeInternal {
+	if _, err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeInternal {
 		t.Errorf("mismatched prefixes: %v", err)
 	}
 
 	f = newFake()
 	r = sfn.New(f, config(), quiet)
 	f.failNext["CreateStateMachine"] = &types.InvalidDefinition{Message: aws.String("Invalid State Machine Definition: 'SCHEMA_VALIDATION_FAILED'")}
-	err := r.Deploy(ctx, v, false)
+	_, err := r.Deploy(ctx, v, false)
 	var re *routing.Error
 	if !errors.As(err, &re) || re.Code != routing.CodeInvalid || re.Field != "asl" {
 		t.Errorf("invalid definition: %v", err)
 	}
-	if err := r.Deploy(ctx, routing.WorkflowVersion{WorkflowID: "wf", Number: 1}, false); routing.ErrorCode(err) != routing.CodeInvalid {
+	if _, err := r.Deploy(ctx, routing.WorkflowVersion{WorkflowID: "wf", Number: 1}, false); routing.ErrorCode(err) != routing.CodeInvalid {
 		t.Errorf("no ASL: %v", err)
 	}
 	// a concurrent deploy changed the machine between update and publish
-	if err := r.Deploy(ctx, v, false); err != nil {
+	if _, err := r.Deploy(ctx, v, false); err != nil {
 		t.Fatal(err)
 	}
 	f.failNext["PublishStateMachineVersion"] = &types.ConflictException{Message: aws.String("revision")}
-	if err := r.Deploy(ctx, compiled(t, "wf", 2, true), false); !routing.IsConflict(err, routing.ReasonVersion) {
+	if _, err := r.Deploy(ctx, compiled(t, "wf", 2, true), false); !routing.IsConflict(err, routing.ReasonVersion) {
 		t.Errorf("publish conflict: %v", err)
 	}
 	f.failNext["CreateStateMachine"] = &smithy.GenericAPIError{Code: "ThrottlingException"}
-	if err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeUnavailable {
+	if _, err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeUnavailable {
 		t.Errorf("throttled: %v", err)
 	}
 	f.failNext["CreateStateMachine"] = context.DeadlineExceeded
-	if err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeUnavailable {
+	if _, err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeUnavailable {
 		t.Errorf("deadline: %v", err)
 	}
 	f.failNext["CreateStateMachine"] = errors.New("some transport failure")
-	if err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeInternal || strings.Contains(err.Error(), "transport") {
+	if _, err := r.Deploy(ctx, v, false); routing.ErrorCode(err) != routing.CodeInternal || strings.Contains(err.Error(), "transport") {
 		t.Errorf("unknown error: %v", err)
 	}
 }

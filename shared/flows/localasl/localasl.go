@@ -53,13 +53,29 @@ func (l *LocalRunner) invoke(ctx context.Context, in asl.Invocation) (json.RawMe
 	return out, nil
 }
 
-// Deploy needs nothing locally: the version's ASL travels with each Start.
-func (l *LocalRunner) Deploy(context.Context, routing.WorkflowVersion, bool) error { return nil }
+// Deploy checks the version's ASL (the embedded runner has no version
+// quota: nothing to prune) and returns the machine id its executions run
+// under; the ASL itself travels with each Start.
+func (l *LocalRunner) Deploy(_ context.Context, v routing.WorkflowVersion, _ bool) (string, error) {
+	if _, err := asl.Parse(v.ASL); err != nil {
+		return "", err
+	}
+	return machineID(v.WorkflowID, v.Number), nil
+}
 
-// Start runs the execution until it ends or waits. Starting an existing name
-// again is a no-op.
+func machineID(workflowID string, version int) string {
+	return fmt.Sprintf("%s-v%d", workflowID, version)
+}
+
+// Start runs the execution until it ends or waits. Starting an existing
+// Standard name again is a no-op; an Express start always runs (AWS does
+// not deduplicate Express starts by name).
 func (l *LocalRunner) Start(ctx context.Context, req flows.StartRequest) error {
-	_, err := l.ASL.Start(ctx, asl.StartInput{Name: req.Name, MachineID: fmt.Sprintf("%s-v%d", req.WorkflowID, req.Version), Definition: req.ASL, Input: req.Input})
+	id := req.RunnerRef
+	if id == "" {
+		id = machineID(req.WorkflowID, req.Version)
+	}
+	_, err := l.ASL.Start(ctx, asl.StartInput{Name: req.Name, MachineID: id, Definition: req.ASL, Input: req.Input, Express: req.Express})
 	if routing.IsConflict(err, routing.ReasonExists) {
 		return nil
 	}

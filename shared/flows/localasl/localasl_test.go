@@ -1,0 +1,138 @@
+package localasl_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/switchboard-oss/switchboard/shared/asl"
+	"github.com/switchboard-oss/switchboard/shared/clock"
+	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/flows"
+	"github.com/switchboard-oss/switchboard/shared/flows/localasl"
+	"github.com/switchboard-oss/switchboard/shared/ids"
+	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
+	"github.com/switchboard-oss/switchboard/shared/store/bolt"
+)
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+var admin = engine.Person("seed", routing.RoleAdmin)
+
+// counting wraps the local runner and counts Start calls by name.
+type counting struct {
+	*localasl.LocalRunner
+	starts atomic.Int64
+}
+
+func (c *counting) Start(ctx context.Context, req flows.StartRequest) error {
+	c.starts.Add(1)
+	return c.LocalRunner.Start(ctx, req)
+}
+
+type world struct {
+	st     store.Store
+	svc    *flows.Service
+	runner *counting
+	tasks  atomic.Int64
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	st, err := bolt.Open(filepath.Join(t.TempDir(), "s.db"), bolt.WithoutSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	clk := clock.NewVirtual(time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC))
+	eng := engine.New(engine.Deps{Store: st, Clock: clk, IDs: ids.Random{}, Log: quiet}, engine.Config{})
+	w := &world{st: st}
+	local := localasl.NewLocalRunner(func(inv asl.Invoker) *asl.Runner {
+		return asl.NewRunner(asl.NewMemoryRunStore(), clk, inv, ids.Random{})
+	})
+	w.runner = &counting{LocalRunner: local}
+	w.svc = flows.New(flows.Deps{Engine: eng, Runner: w.runner, Clock: clk, Log: quiet})
+	local.SetTask(func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
+		w.tasks.Add(1)
+		out, err := w.svc.HandleTask(ctx, payload)
+		if err != nil {
+			t.Logf("task %s: %v", payload, err)
+		}
+		return out, err
+	})
+	ctx := context.Background()
+	if _, err := eng.CreateTeam(ctx, routing.Team{ID: "general", Name: "General", Strategy: routing.LeastOpen, Mode: routing.ModeAutomatic}, admin); err != nil {
+		t.Fatal(err)
+	}
+	return w
+}
+
+func (w *world) publish(t *testing.T, src string) routing.WorkflowVersion {
+	t.Helper()
+	ctx := context.Background()
+	if _, _, err := w.svc.SaveDraft(ctx, []byte(src), admin, 0); err != nil {
+		t.Fatal(err)
+	}
+	v, err := w.svc.Publish(ctx, "wf", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestPublish1100TimesEmbedded: the embedded runner has no version quota;
+// 1,100 publishes all succeed and each records a runner reference.
+func TestPublish1100TimesEmbedded(t *testing.T) {
+	w := newWorld(t)
+	for i := 1; i <= 1100; i++ {
+		v := w.publish(t, fmt.Sprintf(`{"id": "wf", "name": "Note", "trigger": {"type": "conversation_opened"},
+		  "steps": [{"id": "note", "type": "comment", "text": "revision %d"}]}`, i))
+		if v.Number != i || v.RunnerRef == "" {
+			t.Fatalf("publish %d: version %d, ref %q", i, v.Number, v.RunnerRef)
+		}
+	}
+}
+
+// TestExpressStartClaimedOnce: AWS does not deduplicate Express starts, nor
+// does the embedded runner; a repeated shortcut request (same request id)
+// must not call Runner.Start again. Standard keeps relying on the name.
+func TestExpressStartClaimedOnce(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	w.publish(t, `{"id": "wf", "name": "Note", "trigger": {"type": "shortcut", "name": "Note"},
+	  "steps": [{"id": "note", "type": "comment", "text": "escalated"}]}`)
+	conv := routing.Conversation{ID: "c1", ContactID: "k1", ChannelID: "web", Status: routing.ConvPending, TeamID: "general"}
+	contact := routing.Contact{ID: "k1", ChannelID: "web", ExternalID: "+34600111222"}
+	if err := w.st.Commit(ctx, store.Tx{Contacts: []store.ContactWrite{{Value: contact}}, Conversations: []store.ConversationWrite{{Value: conv}}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := w.svc.RunShortcut(ctx, "c1", "wf", nil, admin, "req-1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.runner.starts.Load(); n != 1 {
+		t.Fatalf("Express: Runner.Start called %d times for one request, want 1", n)
+	}
+	if n := w.tasks.Load(); n != 1 {
+		t.Fatalf("Express: %d task runs for one request, want 1", n)
+	}
+	// A Standard workflow (it waits): Start is idempotent by name.
+	w.publish(t, `{"id": "wf", "name": "Note", "trigger": {"type": "shortcut", "name": "Note"},
+	  "steps": [{"id": "note", "type": "comment", "text": "escalated"}, {"id": "pause", "type": "wait", "duration": "1m"}]}`)
+	for i := 0; i < 2; i++ {
+		if _, err := w.svc.RunShortcut(ctx, "c1", "wf", nil, admin, "req-2"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.tasks.Load(); n != 2 {
+		t.Fatalf("Standard: %d task runs in all, want 2", n)
+	}
+}
