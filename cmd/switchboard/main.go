@@ -27,6 +27,7 @@ const usage = `switchboard: conversation routing engine
 
 Usage:
   switchboard dev [--addr 127.0.0.1:8080] [--data ./.switchboard] [--virtual-clock] [--demo] [--log-format text|json]
+                 [--store dynamodb --table NAME [--dynamodb-endpoint URL] [--create-table]]
   switchboard token --agent ID [--role agent|supervisor|admin] [--data ./.switchboard] [--ttl 24h]
   switchboard workflow validate|compile|graph|simulate FILE
   switchboard bench [--conversations N] [--agents N] [--workers N] [--strategies least_open,round_robin] [--nosync]
@@ -34,7 +35,10 @@ Usage:
 
 Run a command with -h for its flags.
 
-Environment: SWITCHBOARD_ADDR and SWITCHBOARD_DATA set the defaults of --addr and --data.
+Environment: SWITCHBOARD_ADDR and SWITCHBOARD_DATA set the defaults of --addr and --data;
+SWITCHBOARD_STORE, SWITCHBOARD_TABLE and SWITCHBOARD_DYNAMODB_ENDPOINT those of --store, --table and
+--dynamodb-endpoint. With --store dynamodb the region and credentials come from the usual AWS
+environment (AWS_REGION, AWS_PROFILE, AWS_ACCESS_KEY_ID, ...).
 `
 
 func main() {
@@ -88,6 +92,7 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sessionHours := fs.Duration("session", 12*time.Hour, "agent session length before automatic disconnection")
 	warn := fs.Duration("session-warning", 30*time.Minute, "warning before the disconnection")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json (one line per request, with its X-Request-Id)")
+	storeOpts := addStoreFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -96,8 +101,12 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	slog.SetDefault(log) // the HTTP API's request log
+	st, feed, where, err := storeOpts.open(ctx, log)
+	if err != nil {
+		return err
+	}
 	m, err := embedded.Open(embedded.Options{Addr: *addr, DataDir: *data, VirtualClock: *virtual, Demo: *demo, Log: log, WorkflowsDir: *examples,
-		Engine: engineConfig(*sessionHours, *warn)})
+		Engine: engineConfig(*sessionHours, *warn), Store: st, Outbox: feed})
 	if err != nil {
 		return err
 	}
@@ -105,7 +114,12 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := m.Start(); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Switchboard %s listening on %s (data in %s)\n", embedded.Version, m.URL, *data)
+	if where == "" {
+		where = "data in " + *data
+	} else {
+		where += ", local files in " + *data
+	}
+	fmt.Fprintf(stdout, "Switchboard %s listening on %s (%s)\n", embedded.Version, m.URL, where)
 	if *virtual {
 		fmt.Fprintf(stdout, "Virtual clock at %s: POST %s/v1/dev/clock/advance {\"duration\":\"15m\"}\n", m.Clock.Now().Format(time.RFC3339), m.URL)
 	}

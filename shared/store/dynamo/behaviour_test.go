@@ -472,3 +472,19 @@ func TestOversizedItemIsInvalid(t *testing.T) {
 		}
 	}
 }
+
+// EnsureTable accepts a table that exists (several local servers started
+// with --create-table on one table) and leaves its items alone.
+func TestEnsureTableTwice(t *testing.T) {
+	client, name := newTable(t)
+	s := dynamo.New(client, name)
+	commit(t, s, store.Tx{Events: []routing.Event{event("ev_1", "cv_1", t0)}})
+	for range 2 {
+		if err := dynamo.EnsureTable(t.Context(), client, name); err != nil {
+			t.Fatalf("EnsureTable on an existing table: %v", err)
+		}
+	}
+	if p, err := s.Events(t.Context(), "cv_1", store.PageRequest{}); err != nil || len(p.Items) != 1 {
+		t.Fatalf("events after EnsureTable: %d (err %v), want 1", len(p.Items), err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -98,6 +99,23 @@ func CreateTable(ctx context.Context, client TableAdmin, name string) error {
 	if _, err := client.CreateTable(ctx, TableSchema(name)); err != nil {
 		return fmt.Errorf("dynamo: create table %s: %w", name, err)
 	}
+	return ready(ctx, client, name)
+}
+
+// EnsureTable is CreateTable for a table that may exist already (created
+// by another process a moment ago, say): it waits until the table is ACTIVE
+// and enables TTL either way. It does not check an existing table's schema.
+func EnsureTable(ctx context.Context, client TableAdmin, name string) error {
+	_, err := client.CreateTable(ctx, TableSchema(name))
+	var inUse *types.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("dynamo: create table %s: %w", name, err)
+	}
+	return ready(ctx, client, name)
+}
+
+// ready waits until the table and its indexes are ACTIVE, then enables TTL.
+func ready(ctx context.Context, client TableAdmin, name string) error {
 	for {
 		out, err := client.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
 		if err != nil {
@@ -120,7 +138,7 @@ func CreateTable(ctx context.Context, client TableAdmin, name string) error {
 		},
 	})
 	var inUse *types.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
+	if err != nil && !errors.As(err, &inUse) && !strings.Contains(strings.ToLower(err.Error()), "already enabled") {
 		return fmt.Errorf("dynamo: enable TTL on %s: %w", name, err)
 	}
 	return nil
