@@ -81,9 +81,10 @@ type StartInput struct {
 	// Input is the execution input; empty means {}.
 	Input json.RawMessage
 	// Express runs the execution as Express: a start is never deduplicated
-	// by name (each Start runs a new execution, stored under a key of its
-	// own that Start returns as Execution.Name), the execution is cut after
-	// ExpressMaxDuration, and task tokens are refused.
+	// by name (each Start runs a new execution; the first of a name is
+	// stored under it, later ones under "<name>:<id>", which Start returns
+	// as Execution.Name), the execution is cut after ExpressMaxDuration,
+	// and task tokens are refused.
 	Express bool
 }
 
@@ -294,8 +295,7 @@ func (r *Runner) Start(ctx context.Context, in StartInput) (Execution, error) {
 		if m.waitsForToken() {
 			return Execution{}, routing.Invalid("definition", "an Express machine cannot wait for a task token")
 		}
-		// Not deduplicated: every start is an execution of its own.
-		key, execName = in.Name+":"+r.ids.New("x"), in.Name
+		execName = in.Name
 	}
 	existing := func(rec *Record) (Execution, error) {
 		if !EqualJSON(rec.Input, input) || rec.MachineID != machineID {
@@ -311,6 +311,7 @@ func (r *Runner) Start(ctx context.Context, in StartInput) (Execution, error) {
 		return existing(rec)
 	}
 	var found *Record
+again:
 	err = r.withExecution(ctx, key, func(ctx context.Context) error {
 		rec, err := r.store.Load(ctx, key)
 		if err == nil {
@@ -354,6 +355,12 @@ func (r *Runner) Start(ctx context.Context, in StartInput) (Execution, error) {
 	})
 	if err != nil {
 		return Execution{}, err
+	}
+	if found != nil && in.Express {
+		// Not deduplicated: a known name starts an execution of its own,
+		// stored under "<name>:<id>" (the first keeps the plain name).
+		key, found = in.Name+":"+r.ids.New("x"), nil
+		goto again
 	}
 	if found != nil {
 		return existing(found)
