@@ -45,7 +45,8 @@
 //   - Retry (ErrorEquals, IntervalSeconds, MaxAttempts, BackoffRate,
 //     MaxDelaySeconds, JitterStrategy) and Catch (ErrorEquals, ResultPath,
 //     Next; the error output is {"Error": name, "Cause": cause}). States.ALL
-//     matches everything but States.Runtime; States.TaskFailed matches
+//     matches everything but States.Runtime and States.DataLimitExceeded
+//     (terminal: nothing retries or catches them); States.TaskFailed matches
 //     everything but timeouts; States.Timeout also matches
 //     States.HeartbeatTimeout. Back-off waits are timers on the clock, like
 //     Wait states.
@@ -59,6 +60,37 @@
 //     (States.Timeout / States.HeartbeatTimeout). Any other resource: the
 //     Invoker's result as is (.sync suffixes are treated like plain calls).
 //
+// # Limits
+//
+// As on AWS: an execution input over MaxPayloadSize (262,144 bytes) is
+// refused by Start, a SendTaskSuccess output over it by SendTaskSuccess
+// (invalid_argument); at run time a state input after Parameters, a task
+// result (the Lambda envelope included) or a state output over it fails the
+// execution with States.DataLimitExceeded. The definition size limit
+// (1,048,576 characters) is the compiler's and the deployer's concern.
+//
+// # Context object and step keys
+//
+// $$.State.EnteredTime is the time the state was entered, in milliseconds:
+// a Retry does not re-enter the state, so every attempt of one entry sees
+// the same value (and so does a redelivery of an attempt), as on Step
+// Functions. A later entry of the same state always gets a strictly later
+// value: if the clock has not moved a millisecond since the previous entry
+// (a virtual clock), the execution's logical time is moved on by one. This
+// is what makes execution name + state name + EnteredTime a step key.
+//
+// # Express executions and injected faults
+//
+// StartInput.Express runs an execution as Express, as AWS documents it:
+// starts are not deduplicated by name (a known name runs again, stored
+// under "<name>:<id>"; $$.Execution.Name stays the started name), the
+// execution ends TIMED_OUT with States.Timeout after ExpressMaxDuration (5
+// minutes; no Catch sees it), and task tokens are refused. SetFaults makes
+// the runner fail the way Step Functions may: DuplicateDelivery delivers a
+// task attempt twice (at-least-once), FailAfterEffect fails an attempt
+// whose task succeeded (its response lost), so the Retry re-delivers a task
+// whose effect was already committed.
+//
 // # Executions
 //
 // A Runner starts executions (idempotently by name), runs them synchronously
@@ -71,7 +103,8 @@
 // execution fails with States.Runtime. Transitions counts what Standard
 // Step Functions bills.
 //
-// Known differences from AWS: JSON objects are re-encoded with sorted keys
+// Known differences from AWS: an Express execution keeps a history here
+// (AWS only logs to CloudWatch); JSON objects are re-encoded with sorted keys
 // (visible only through States.JsonToString and Format of objects); the
 // Lambda envelope's request id is derived from the execution, state and
 // invocation number (see LambdaRequestID); a task token timeout has an empty
