@@ -3,10 +3,12 @@ package localasl_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,4 +137,22 @@ func TestExpressStartClaimedOnce(t *testing.T) {
 	if n := w.tasks.Load(); n != 2 {
 		t.Fatalf("Standard: %d task runs in all, want 2", n)
 	}
+}
+
+// TestOversizedDefinitionRefused: a valid 300-step workflow whose state
+// machine would pass Step Functions' 1,048,576 characters is refused when
+// saved, as invalid_argument naming the step that crosses the limit.
+func TestOversizedDefinitionRefused(t *testing.T) {
+	w := newWorld(t)
+	steps := make([]string, 300)
+	for i := range steps {
+		steps[i] = fmt.Sprintf(`{"id": "s%d", "type": "comment", "text": %q}`, i, strings.Repeat("x", 3000))
+	}
+	src := `{"id": "wf", "name": "Long", "trigger": {"type": "conversation_opened"}, "steps": [` + strings.Join(steps, ",") + `]}`
+	_, errs, err := w.svc.SaveDraft(context.Background(), []byte(src), admin, 0)
+	var re *routing.Error
+	if !errors.As(err, &re) || re.Code != routing.CodeInvalid || !strings.HasPrefix(re.Field, "steps[s") || len(errs) != 1 {
+		t.Fatalf("got %v (%d findings)", err, len(errs))
+	}
+	t.Logf("%s: %s", re.Field, re.Message)
 }
