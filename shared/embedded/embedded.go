@@ -1,6 +1,7 @@
 // Package embedded is the composition root of the local server: one process
-// serving the HTTP API with the embedded bbolt store, an in-process event bus
-// standing in for EventBridge, and (with workflows) the in-process ASL runner.
+// serving the HTTP API with the embedded bbolt store (or a DynamoDB table),
+// the outbox relay standing in for DynamoDB Streams and EventBridge, and
+// (with workflows) the in-process ASL runner.
 // cmd/switchboard's dev command and the end-to-end tests start it through
 // Open and Start; tests listen on port 0.
 package embedded
@@ -19,7 +20,6 @@ import (
 
 	"github.com/switchboard-oss/switchboard/shared/asl"
 	"github.com/switchboard-oss/switchboard/shared/auth"
-	"github.com/switchboard-oss/switchboard/shared/bus"
 	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/flows"
@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/intake"
 	"github.com/switchboard-oss/switchboard/shared/providers"
 	"github.com/switchboard-oss/switchboard/shared/providers/catalog"
+	"github.com/switchboard-oss/switchboard/shared/relay"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/bolt"
@@ -55,17 +56,24 @@ type Options struct {
 	IDs          ids.Generator
 	// SweepEvery is the real-clock period of session timers and queue drains (30s).
 	SweepEvery time.Duration
+	// BusWorkers is how many conversations' events the relay handles in parallel (8).
 	BusWorkers int
 	// ProviderClient sends outbound messages (timeouts, retries); nil: defaults.
 	ProviderClient *providers.Client
+	// Store, when set, is used instead of the bbolt store in DataDir (for
+	// example a DynamoDB table shared by several local servers), with Outbox
+	// its outbox feed. Close closes it.
+	Store  store.Store
+	Outbox store.OutboxFeed
 }
 
 // Main is a running local server.
 type Main struct {
-	Opts    Options
-	Store   store.Store
-	Engine  *engine.Engine
-	Bus     *bus.Bus
+	Opts   Options
+	Store  store.Store
+	Engine *engine.Engine
+	// Relay publishes the outbox: every event a commit wrote, to the dispatcher.
+	Relay   *relay.Relay
 	Clock   clock.Clock
 	Virtual *clock.Virtual // nil unless VirtualClock
 	Signer  *auth.Signer
@@ -86,6 +94,7 @@ type Main struct {
 	closeOnce sync.Once
 	stop      context.CancelFunc
 	done      chan struct{}
+	relayDone chan struct{}
 }
 
 // Open wires the local server without listening.
@@ -119,9 +128,17 @@ func Open(opts Options) (*Main, error) {
 	} else {
 		m.Clock = clock.Real{}
 	}
-	st, err := bolt.Open(filepath.Join(opts.DataDir, "switchboard.db"))
-	if err != nil {
-		return nil, fmt.Errorf("open store: %w", err)
+	st, feed := opts.Store, opts.Outbox
+	if st == nil {
+		b, err := bolt.Open(filepath.Join(opts.DataDir, "switchboard.db"))
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		st, feed = b, b.Outbox()
+	}
+	if feed == nil {
+		st.Close()
+		return nil, errors.New("a store given in Options needs its Outbox feed")
 	}
 	m.Store = st
 	key, err := auth.LoadOrCreateKey(filepath.Join(opts.DataDir, "jwt.key"))
@@ -148,8 +165,7 @@ func Open(opts Options) (*Main, error) {
 	m.Secrets = providers.Resolver{"env": providers.EnvSecrets{}, "file": fileSecrets}
 	m.Providers = catalog.New(catalog.Config{Client: opts.ProviderClient})
 
-	m.Bus = bus.New(opts.BusWorkers, opts.Log)
-	m.Engine = engine.New(engine.Deps{Store: st, Clock: m.Clock, IDs: opts.IDs, Publisher: m.Bus, Log: opts.Log,
+	m.Engine = engine.New(engine.Deps{Store: st, Clock: m.Clock, IDs: opts.IDs, Log: opts.Log,
 		Outbox: intake.Outbox{Providers: m.Providers, Secrets: m.Secrets}, Enrich: intake.Enrich}, opts.Engine)
 	runs, err := asl.NewBoltRunStore(filepath.Join(opts.DataDir, "runs.db"))
 	if err != nil {
@@ -160,12 +176,12 @@ func Open(opts Options) (*Main, error) {
 	m.Runner = localasl.NewLocalRunner(func(inv asl.Invoker) *asl.Runner { return asl.NewRunner(runs, m.Clock, inv, opts.IDs) })
 	m.Flows = flows.New(flows.Deps{Engine: m.Engine, Runner: m.Runner, Clock: m.Clock, IDs: opts.IDs, Log: opts.Log})
 	m.Runner.SetTask(m.Flows.HandleTask)
-	m.Bus.Subscribe(m.Flows.HandleEvent)
+	m.Relay = relay.New(feed, m.Flows.HandleEvent, relay.WithWorkers(opts.BusWorkers), relay.WithLogger(opts.Log))
 
 	hooks := &webhook.Handler{Providers: m.Providers, Channels: intake.Channels{Store: st}, Secrets: m.Secrets,
 		Ingestor: intake.Ingestor{Engine: m.Engine}, Clock: m.Clock, Logger: opts.Log}
 	cfg := httpapi.Config{Engine: m.Engine, Auth: m.Signer, Version: Version, Webhooks: hooks, Workflows: m.Flows,
-		Secrets: m.Secrets, SecretWriter: fileSecrets}
+		Secrets: m.Secrets, SecretWriter: fileSecrets, Log: opts.Log}
 	if m.Virtual != nil {
 		cfg.AdvanceClock = m.Advance
 	}
@@ -196,6 +212,8 @@ func (m *Main) Start() error {
 		}
 	}()
 	go m.sweepLoop(ctx)
+	m.relayDone = make(chan struct{})
+	go func() { defer close(m.relayDone); m.Relay.Run(ctx) }()
 	if m.Virtual == nil {
 		go func() { _ = m.Runner.ASL.Run(ctx) }()
 	}
@@ -222,8 +240,9 @@ func (m *Main) sweepLoop(ctx context.Context) {
 	}
 }
 
-// Settle waits until every published event has been handled.
-func (m *Main) Settle(ctx context.Context) error { return m.Bus.WaitIdle(ctx) }
+// Settle waits until every event committed so far (and every event their
+// handling committed) has been handled.
+func (m *Main) Settle(ctx context.Context) error { return m.Relay.Drain(ctx) }
 
 // Advance moves the virtual clock forward by d, stopping at every deadline on
 // the way (session warnings and disconnections, workflow timers) so each
@@ -311,13 +330,13 @@ func (m *Main) close() error {
 	if m.stop != nil {
 		m.stop()
 		<-m.done
+		<-m.relayDone
 	}
 	if m.srv != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_ = m.srv.Shutdown(ctx)
 		cancel()
 	}
-	m.Bus.Close()
 	if m.runs != nil {
 		m.runs.Close()
 	}

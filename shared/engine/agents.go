@@ -274,6 +274,8 @@ type SweepResult struct {
 	Warned       int `json:"warned"`
 	Disconnected int `json:"disconnected"`
 	Routed       int `json:"routed"`
+	// Repaired counts stranded conversations found and routed (each is also logged as an error).
+	Repaired int `json:"repaired"`
 }
 
 // Sweep runs the periodic duties: warns agents whose session ends within
@@ -317,6 +319,10 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 		res.Routed += e.DrainTeam(ctx, t.ID)
 		return nil
 	})
+	if err != nil {
+		return res, err
+	}
+	res.Repaired, err = e.repairStranded(ctx)
 	return res, err
 }
 

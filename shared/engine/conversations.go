@@ -49,7 +49,7 @@ func (e *Engine) Ingest(ctx context.Context, ch routing.Channel, in Inbound) (In
 		return IngestResult{}, err
 	}
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		res, detail, err := e.ingestOnce(ctx, ch, in)
+		res, err := e.ingestOnce(ctx, ch, in)
 		switch {
 		case routing.IsConflict(err, routing.ReasonDuplicate):
 			return IngestResult{Duplicate: true}, nil
@@ -58,18 +58,14 @@ func (e *Engine) Ingest(ctx context.Context, ch routing.Channel, in Inbound) (In
 		case err != nil:
 			return IngestResult{}, err
 		}
-		if res.Opened {
-			e.publish(ctx, events.ConversationOpened, detail)
-		}
-		e.publish(ctx, events.MessageReceived, events.MessageReceivedDetail{
-			ConversationID: res.ConversationID, ContactID: res.ContactID, MessageID: in.MessageID, Text: in.Text, Answer: in.Answer,
-		})
 		return res, nil
 	}
 	return IngestResult{}, routing.Errorf(routing.CodeUnavailable, "too much contention on contact %q, retry", in.From)
 }
 
-func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound) (IngestResult, events.ConversationOpenedDetail, error) {
+// ingestOnce is one attempt: the claim, the contact, the conversation, the
+// timeline and the bus events (conversation.opened, message.received) in one Tx.
+func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound) (IngestResult, error) {
 	now := e.clock.Now()
 	var tx store.Tx
 	tx.Claims = []store.Claim{{Key: "msg#" + ch.ID + "#" + in.MessageID, At: now, ExpiresAt: now.Add(e.cfg.DedupeTTL)}}
@@ -84,7 +80,7 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 			e.enrich(&contact, in.Locale)
 		}
 	case err != nil:
-		return IngestResult{}, events.ConversationOpenedDetail{}, err
+		return IngestResult{}, err
 	}
 	contact.UpdatedAt = now
 
@@ -94,13 +90,13 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 	if contact.OpenConversationID != "" {
 		conv, err = e.store.GetConversation(ctx, contact.OpenConversationID)
 		if err != nil {
-			return IngestResult{}, events.ConversationOpenedDetail{}, err
+			return IngestResult{}, err
 		}
 		convVersion = conv.Version
 	} else if contact.LastConversationID != "" {
 		last, err := e.store.GetConversation(ctx, contact.LastConversationID)
 		if err != nil && !routing.IsNotFound(err) {
-			return IngestResult{}, events.ConversationOpenedDetail{}, err
+			return IngestResult{}, err
 		}
 		if err == nil && last.ClosedAt != nil && now.Sub(*last.ClosedAt) <= e.cfg.ReopenWindow {
 			conv, convVersion, reopened = last, last.Version, true
@@ -134,12 +130,26 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 		msg.Data["answer"] = in.Answer
 	}
 	tx.Events = append(tx.Events, msg)
-	if err := e.store.Commit(ctx, tx); err != nil {
-		return IngestResult{}, events.ConversationOpenedDetail{}, err
+	if opened || reopened {
+		tx.Outbox = append(tx.Outbox, e.busEvent(conv.ID, events.ConversationOpened, events.ConversationOpenedDetail{
+			ConversationID: conv.ID, ContactID: contact.ID, ChannelID: ch.ID, Source: "contact", Reopened: reopened, Text: in.Text}))
 	}
-	res := IngestResult{ConversationID: conv.ID, ContactID: contact.ID, EventID: msg.ID, Opened: opened || reopened}
-	return res, events.ConversationOpenedDetail{ConversationID: conv.ID, ContactID: contact.ID, ChannelID: ch.ID, Source: "contact", Reopened: reopened, Text: in.Text}, nil
+	tx.Outbox = append(tx.Outbox, e.busEvent(conv.ID, events.MessageReceived, events.MessageReceivedDetail{
+		ConversationID: conv.ID, ContactID: contact.ID, MessageID: in.MessageID, Text: in.Text, Answer: in.Answer}))
+	if err := e.store.Commit(ctx, tx); err != nil {
+		return IngestResult{}, err
+	}
+	return IngestResult{ConversationID: conv.ID, ContactID: contact.ID, EventID: msg.ID, Opened: opened || reopened}, nil
 }
+
+// assignMode says who decided an assignment.
+type assignMode int
+
+const (
+	explicit  assignMode = iota // a person or a workflow step: may reassign an open conversation
+	drain                       // a queue drain: the conversation must still be pending on the team
+	autoRoute                   // the default route: the conversation must still be pending
+)
 
 // Target says where a conversation goes: a specific agent, or a team whose
 // strategy picks the agent.
@@ -175,18 +185,21 @@ func (e *Engine) Assign(ctx context.Context, convID string, t Target, actor Acto
 	if err := maxLen("note", note, 4096); err != nil {
 		return AssignResult{}, err
 	}
-	return e.assign(ctx, convID, t, actor, trimmed(note), expectVersion, false)
+	return e.assign(ctx, convID, t, actor, trimmed(note), expectVersion, explicit)
 }
 
 // assign moves a conversation to t. draining is true when the pending queue's
 // drain calls it for the queue head; otherwise a conversation sent to a team
 // whose queue is not empty waits behind it (oldest and most urgent first)
 // and the queue is drained.
-func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Actor, note string, expectVersion int64, draining bool) (AssignResult, error) {
+// how says whether the assignment is explicit (a person's or a workflow
+// step's decision, which may move an open conversation) or automatic (a
+// drain or the default route, which only ever hand out a pending one).
+func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Actor, note string, expectVersion int64, how assignMode) (AssignResult, error) {
 	var released string
 	defer func() {
 		if released != "" {
-			e.afterRelease(ctx, released, "reassigned")
+			e.afterRelease(ctx, released)
 		}
 	}()
 	for attempt := 0; attempt < maxAttempts; attempt++ {
@@ -200,6 +213,16 @@ func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Acto
 		if conv.Status == routing.ConvClosed {
 			return AssignResult{}, routing.Conflict("closed", "conversation %s is closed", convID)
 		}
+		// An automatic assignment decided on a read that may lag (a queue
+		// index, an event): it acts only on a conversation still pending
+		// (on the drained team), read strongly consistent on every attempt,
+		// and the commit is conditional on the version read.
+		if how != explicit && (conv.Status != routing.ConvPending || conv.AssigneeID != "" || (how == drain && conv.TeamID != t.TeamID)) {
+			return AssignResult{}, routing.Conflict(reasonNotPending, "conversation %s is %s (team %q, agent %q): an automatic assignment only hands out pending conversations", convID, conv.Status, conv.TeamID, conv.AssigneeID)
+		}
+		if how != explicit && conv.OnlineOnly {
+			t.OnlineOnly = true // the step that queued it allowed online agents only
+		}
 		if err := e.authorize(ctx, actor, conv); err != nil {
 			return AssignResult{}, err
 		}
@@ -210,7 +233,7 @@ func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Acto
 		if t.AgentID != "" {
 			res, err = e.assignToAgent(ctx, conv, t, actor, note)
 		} else {
-			res, err = e.assignToTeam(ctx, conv, t, actor, note, draining)
+			res, err = e.assignToTeam(ctx, conv, t, actor, note, how == drain)
 		}
 		var final *refusal
 		if errors.As(err, &final) {
@@ -253,7 +276,7 @@ func (e *Engine) assignToAgent(ctx context.Context, conv routing.Conversation, t
 		return e.agentUnavailable(ctx, conv, agent, team, t, actor, note)
 	}
 	tx := e.assignTx(conv, agent, team, "", actor, note, nil, statuses)
-	if err := e.store.Commit(ctx, tx); err != nil {
+	if err := e.commit(ctx, tx); err != nil {
 		if routing.IsConflict(err, routing.ReasonCapacity) {
 			return e.agentUnavailable(ctx, conv, agent, team, t, actor, note)
 		}
@@ -281,7 +304,7 @@ func (e *Engine) agentUnavailable(ctx context.Context, conv routing.Conversation
 		return AssignResult{}, routing.Errorf(routing.CodeConflict, "cannot assign: %s and the agent is in no team to queue on", why)
 	}
 	d := &routing.Decision{Why: why}
-	return e.queue(ctx, conv, team, actor, note, d)
+	return e.queue(ctx, conv, team, t.OnlineOnly, actor, note, d)
 }
 
 func (e *Engine) assignToTeam(ctx context.Context, conv routing.Conversation, t Target, actor Actor, note string, draining bool) (AssignResult, error) {
@@ -294,11 +317,11 @@ func (e *Engine) assignToTeam(ctx context.Context, conv routing.Conversation, t 
 	}
 	if team.Mode == routing.ModeManual {
 		d := &routing.Decision{Strategy: team.Strategy, Why: "team is in manual mode: agents take pending conversations"}
-		return e.queue(ctx, conv, team.ID, actor, note, d)
+		return e.queue(ctx, conv, team.ID, t.OnlineOnly, actor, note, d)
 	}
 	if !draining && !(conv.Status == routing.ConvPending && conv.TeamID == team.ID) {
 		if q, err := e.store.PendingQueue(ctx, team.ID, 1); err == nil && len(q) > 0 {
-			res, err := e.queue(ctx, conv, team.ID, actor, note, &routing.Decision{Strategy: team.Strategy, Why: "others are waiting: queued behind them"})
+			res, err := e.queue(ctx, conv, team.ID, t.OnlineOnly, actor, note, &routing.Decision{Strategy: team.Strategy, Why: "others are waiting: queued behind them"})
 			if err == nil {
 				e.DrainTeam(ctx, team.ID)
 				if c, err := e.store.GetConversation(ctx, conv.ID); err == nil && c.Status == routing.ConvOpen {
@@ -321,7 +344,7 @@ func (e *Engine) assignToTeam(ctx context.Context, conv routing.Conversation, t 
 	d, release := e.inflight().pick(team, agents, t.OnlineOnly, exclude, e.clock.Now())
 	defer release()
 	if d.AgentID == "" {
-		return e.queue(ctx, conv, team.ID, actor, note, &d)
+		return e.queue(ctx, conv, team.ID, t.OnlineOnly, actor, note, &d)
 	}
 	var agent routing.Agent
 	for i := range agents { // by index: an Agent is too big to copy a thousand times
@@ -330,7 +353,7 @@ func (e *Engine) assignToTeam(ctx context.Context, conv routing.Conversation, t 
 		}
 	}
 	tx := e.assignTx(conv, agent, team.ID, team.Strategy, actor, note, &d, routing.AllowedStatuses(t.OnlineOnly || team.OnlineOnly))
-	if err := e.store.Commit(ctx, tx); err != nil {
+	if err := e.commit(ctx, tx); err != nil {
 		return AssignResult{}, err // capacity/version conflicts are retried by the caller with fresh reads
 	}
 	return AssignResult{Status: Assigned, AgentID: agent.ID, TeamID: team.ID, Decision: &d, Version: conv.Version + 1}, nil
@@ -344,7 +367,7 @@ func (e *Engine) assignTx(conv routing.Conversation, agent routing.Agent, team s
 	prev := conv.AssigneeID
 	next := conv
 	next.Status, next.AssigneeID, next.TeamID = routing.ConvOpen, agent.ID, team
-	next.PendingSince, next.AssignedAt, next.BotActive = time.Time{}, ptr(now), false
+	next.PendingSince, next.AssignedAt, next.BotActive, next.OnlineOnly = time.Time{}, ptr(now), false, false
 	next.Assignments++
 	tx := store.Tx{
 		Conversations: []store.ConversationWrite{{Value: next, ExpectVersion: conv.Version}},
@@ -352,6 +375,7 @@ func (e *Engine) assignTx(conv routing.Conversation, agent routing.Agent, team s
 	}
 	if prev != "" {
 		tx.Loads = append(tx.Loads, store.LoadChange{AgentID: prev, Delta: -1, At: now})
+		tx.Outbox = append(tx.Outbox, e.released(prev, "reassigned"))
 	}
 	if strategy == routing.RoundRobin {
 		tx.Cursors = []store.CursorSet{{TeamID: team, AgentID: agent.ID}}
@@ -389,19 +413,23 @@ func (e *Engine) assignTx(conv routing.Conversation, agent routing.Agent, team s
 }
 
 // queue puts the conversation on a team's pending queue, releasing its current agent.
-func (e *Engine) queue(ctx context.Context, conv routing.Conversation, team string, actor Actor, note string, d *routing.Decision) (AssignResult, error) {
+// onlineOnly is kept on the pending conversation, so the drain that hands it
+// out later applies the same constraint as the step that queued it.
+func (e *Engine) queue(ctx context.Context, conv routing.Conversation, team string, onlineOnly bool, actor Actor, note string, d *routing.Decision) (AssignResult, error) {
 	now := e.clock.Now()
 	next := conv
-	if conv.Status == routing.ConvPending && conv.TeamID == team {
+	if conv.Status == routing.ConvPending && conv.TeamID == team && (conv.OnlineOnly || !onlineOnly) {
 		return AssignResult{Status: Queued, TeamID: team, Decision: d, Version: conv.Version}, nil
 	}
 	next.Status, next.AssigneeID, next.TeamID = routing.ConvPending, "", team
+	next.OnlineOnly = next.OnlineOnly || onlineOnly
 	if conv.Status != routing.ConvPending || next.PendingSince.IsZero() {
 		next.PendingSince = now
 	}
 	tx := store.Tx{Conversations: []store.ConversationWrite{{Value: next, ExpectVersion: conv.Version}}}
 	if conv.AssigneeID != "" {
 		tx.Loads = []store.LoadChange{{AgentID: conv.AssigneeID, Delta: -1, At: now}}
+		tx.Outbox = []store.OutboxEvent{e.released(conv.AssigneeID, "reassigned")}
 	}
 	data := map[string]any{"team": team}
 	if conv.AssigneeID != "" {
@@ -411,7 +439,7 @@ func (e *Engine) queue(ctx context.Context, conv routing.Conversation, team stri
 		data["why"] = d.Why
 	}
 	tx.Events = []routing.Event{e.event(conv.ID, routing.EvQueued, actor, note, data)}
-	if err := e.store.Commit(ctx, tx); err != nil {
+	if err := e.commit(ctx, tx); err != nil {
 		return AssignResult{}, err
 	}
 	return AssignResult{Status: Queued, TeamID: team, Decision: d, Version: conv.Version + 1}, nil
@@ -442,7 +470,7 @@ func (e *Engine) Take(ctx context.Context, convID string, actor Actor) (AssignRe
 				Message: fmt.Sprintf("you already have %d open conversations, your maximum is %d", agent.OpenCount, agent.MaxConcurrent)}
 		}
 		tx := e.assignTx(conv, agent, conv.TeamID, "", actor, "taken from the pending queue", nil, nil)
-		err = e.store.Commit(ctx, tx)
+		err = e.commit(ctx, tx)
 		if routing.IsConflict(err, routing.ReasonVersion) || routing.IsConflict(err, routing.ReasonCapacity) {
 			continue // re-read: someone else may have taken it, or the count moved
 		}
@@ -488,7 +516,11 @@ func (e *Engine) Close(ctx context.Context, convID string, actor Actor, note str
 			tx.Contacts = []store.ContactWrite{{Value: c, ExpectVersion: contact.Version}}
 		}
 		tx.Events = []routing.Event{e.event(conv.ID, routing.EvClosed, actor, trimmed(note), map[string]any{"agentId": conv.AssigneeID})}
-		err = e.store.Commit(ctx, tx)
+		tx.Outbox = []store.OutboxEvent{e.busEvent(conv.ID, events.ConversationClosed, events.ConversationClosedDetail{ConversationID: conv.ID, AgentID: conv.AssigneeID, By: actor.String()})}
+		if conv.AssigneeID != "" {
+			tx.Outbox = append(tx.Outbox, e.released(conv.AssigneeID, "closed"))
+		}
+		err = e.commit(ctx, tx)
 		if retryable(err) {
 			continue
 		}
@@ -496,9 +528,8 @@ func (e *Engine) Close(ctx context.Context, convID string, actor Actor, note str
 			return routing.Conversation{}, err
 		}
 		next.Version = conv.Version + 1
-		e.publish(ctx, events.ConversationClosed, events.ConversationClosedDetail{ConversationID: conv.ID, AgentID: conv.AssigneeID, By: actor.String()})
 		if conv.AssigneeID != "" {
-			e.afterRelease(ctx, conv.AssigneeID, "closed")
+			e.afterRelease(ctx, conv.AssigneeID)
 		}
 		return next, nil
 	}
@@ -551,7 +582,7 @@ func (e *Engine) Escalate(ctx context.Context, convID string, typ routing.Escala
 				tx.Notifications = append(tx.Notifications, e.notify(id, routing.NoteEscalation, conv.ID, text))
 			}
 		}
-		err = e.store.Commit(ctx, tx)
+		err = e.commit(ctx, tx)
 		if retryable(err) {
 			continue
 		}
@@ -560,7 +591,7 @@ func (e *Engine) Escalate(ctx context.Context, convID string, typ routing.Escala
 		}
 		next.Version = conv.Version + 1
 		if teamID != "" {
-			if _, err := e.assign(ctx, convID, Target{TeamID: teamID}, System, "escalated ("+string(typ)+"): "+summary, 0, false); err != nil {
+			if _, err := e.assign(ctx, convID, Target{TeamID: teamID}, System, "escalated ("+string(typ)+"): "+summary, 0, explicit); err != nil {
 				return next, err
 			}
 			return e.store.GetConversation(ctx, convID)
@@ -629,7 +660,7 @@ func (e *Engine) Comment(ctx context.Context, convID, text string, actor Actor) 
 		ev.Data = map[string]any{"mentions": mentioned}
 		tx.Events[0] = ev
 	}
-	if err := e.store.Commit(ctx, tx); err != nil {
+	if err := e.commit(ctx, tx); err != nil {
 		return routing.Event{}, err
 	}
 	return ev, nil
@@ -699,7 +730,7 @@ func (e *Engine) SendMessage(ctx context.Context, convID string, msg Outbound, a
 			}
 			tx.Conversations = []store.ConversationWrite{{Value: next, ExpectVersion: conv.Version}}
 		}
-		err := e.store.Commit(ctx, tx)
+		err := e.commit(ctx, tx)
 		if routing.IsConflict(err, routing.ReasonVersion) {
 			if conv, err = e.store.GetConversation(ctx, convID); err != nil {
 				return routing.Event{}, err
@@ -840,7 +871,14 @@ func (e *Engine) UpdateContact(ctx context.Context, contactID string, p ContactP
 			}
 			tx.Events = []routing.Event{e.event(c.OpenConversationID, routing.EvContactUpdated, actor, "", data)}
 		}
-		err = e.store.Commit(ctx, tx)
+		key := c.ID
+		if c.OpenConversationID != "" {
+			key = c.OpenConversationID // ordered with the conversation's other events
+		}
+		for _, ch := range changes {
+			tx.Outbox = append(tx.Outbox, e.busEvent(key, events.ContactFieldChanged, ch))
+		}
+		err = e.commit(ctx, tx)
 		if routing.IsConflict(err, routing.ReasonVersion) {
 			continue
 		}
@@ -848,9 +886,6 @@ func (e *Engine) UpdateContact(ctx context.Context, contactID string, p ContactP
 			return routing.Contact{}, err
 		}
 		next.Version = c.Version + 1
-		for _, ch := range changes {
-			e.publish(ctx, events.ContactFieldChanged, ch)
-		}
 		return next, nil
 	}
 	return routing.Contact{}, routing.Errorf(routing.CodeUnavailable, "contact %s is changing too fast, retry", contactID)

@@ -10,6 +10,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -33,6 +34,11 @@ type Config struct {
 	ReopenWindow time.Duration
 	// DedupeTTL is how long provider message ids are remembered (7 days: WhatsApp retries that long).
 	DedupeTTL time.Duration
+	// StrandedAfter: a pending conversation with no team, no workflow run and
+	// no assignee this long after it was opened is stranded (its
+	// conversation.opened was never handled): the sweep routes it and logs an
+	// error (2m).
+	StrandedAfter time.Duration
 	// DefaultTeam routes conversations no workflow routes, unless the channel names one (Config["team"]).
 	DefaultTeam string
 }
@@ -44,6 +50,7 @@ func DefaultConfig() Config {
 		SessionWarning: 30 * time.Minute,
 		ReopenWindow:   24 * time.Hour,
 		DedupeTTL:      7 * 24 * time.Hour,
+		StrandedAfter:  2 * time.Minute,
 	}
 }
 
@@ -71,11 +78,14 @@ type Outbox interface {
 type Enricher func(c *routing.Contact, locale string)
 
 // Engine runs the use cases. It is safe for concurrent use.
+//
+// Events for the bus are not published by the engine: each use case writes
+// them into the store.Tx of the change they describe (Tx.Outbox), and the host
+// publishes them from the store (the relay locally, DynamoDB Streams on AWS).
 type Engine struct {
 	store  store.Store
 	clock  clock.Clock
 	ids    ids.Generator
-	pub    events.Publisher
 	outbox Outbox
 	enrich Enricher
 	cfg    Config
@@ -89,8 +99,7 @@ type Deps struct {
 	Store     store.Store
 	Clock     clock.Clock
 	IDs       ids.Generator
-	Publisher events.Publisher // nil: events are dropped
-	Outbox    Outbox           // nil: messages are recorded on the timeline only
+	Outbox    Outbox // nil: messages are recorded on the timeline only
 	Enrich    Enricher
 	Log       *slog.Logger
 }
@@ -113,7 +122,10 @@ func New(d Deps, cfg Config) *Engine {
 	if cfg.DedupeTTL <= 0 {
 		cfg.DedupeTTL = def.DedupeTTL
 	}
-	return &Engine{store: d.Store, clock: d.Clock, ids: d.IDs, pub: d.Publisher, outbox: d.Outbox, enrich: d.Enrich, cfg: cfg, log: d.Log}
+	if cfg.StrandedAfter <= 0 {
+		cfg.StrandedAfter = def.StrandedAfter
+	}
+	return &Engine{store: d.Store, clock: d.Clock, ids: d.IDs, outbox: d.Outbox, enrich: d.Enrich, cfg: cfg, log: d.Log}
 }
 
 // Config returns the engine's settings.
@@ -200,20 +212,20 @@ func (e *Engine) notify(agent string, typ routing.NotificationType, conv, text s
 	return routing.Notification{ID: e.ids.New("ntf"), AgentID: agent, At: e.clock.Now(), Type: typ, ConversationID: conv, Text: text}
 }
 
-// publish sends events after a commit. A publish failure is logged, not
-// returned: the change is already durable and the sweeper re-routes what a
-// lost event left behind.
-func (e *Engine) publish(ctx context.Context, detailType string, detail any) {
-	if e.pub == nil {
-		return
-	}
+// busEvent is the outbox entry of a bus event that a change produces; the
+// caller puts it in the change's Tx so it is published if and only if the
+// change is committed. key orders delivery (a conversation or agent id).
+func (e *Engine) busEvent(key, detailType string, detail any) store.OutboxEvent {
 	ev, err := events.New(e.ids.New("ev"), detailType, e.clock.Now(), detail)
-	if err == nil {
-		err = e.pub.Publish(ctx, ev)
+	if err != nil { // the details are plain structs: marshalling cannot fail
+		panic(fmt.Sprintf("engine: encode %s: %v", detailType, err))
 	}
-	if err != nil {
-		e.log.Error("publish failed", "detailType", detailType, "err", err)
-	}
+	return store.OutboxEvent{Key: key, Event: ev}
+}
+
+// released is the capacity.released event of a change that frees agent's slot.
+func (e *Engine) released(agentID, reason string) store.OutboxEvent {
+	return e.busEvent(agentID, events.CapacityReleased, events.CapacityReleasedDetail{AgentID: agentID, Reason: reason})
 }
 
 func ptr[T any](v T) *T { return &v }

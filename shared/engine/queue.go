@@ -6,17 +6,15 @@ import (
 	"sync"
 	"time"
 
-	"github.com/switchboard-oss/switchboard/events"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 )
 
 // afterRelease runs when an agent's slot frees: the queues of the agent's
-// teams are drained at once, and capacity.released is published so other
-// hosts can react too.
-func (e *Engine) afterRelease(ctx context.Context, agentID, reason string) {
+// teams are drained at once in this process. The change that freed the slot
+// also carried capacity.released in its outbox, so other hosts drain too.
+func (e *Engine) afterRelease(ctx context.Context, agentID string) {
 	e.DrainAgent(ctx, agentID)
-	e.publish(ctx, events.CapacityReleased, events.CapacityReleasedDetail{AgentID: agentID, Reason: reason})
 }
 
 // DrainAgent hands pending conversations of the agent's teams out while any
@@ -93,6 +91,12 @@ func (d *drainer) leave(teams []string) []string {
 	return again
 }
 
+// drainOnce hands out the teams' queues, best head first, until no team can
+// take more. The queue is read from an index that may lag behind the items
+// (a DynamoDB GSI is eventually consistent): a head is only a candidate. The
+// assignment re-reads the conversation strongly consistently and commits only
+// if it is still pending on that team, at the version read (see assign), so
+// a stale head is skipped, never stolen from its agent.
 func (e *Engine) drainOnce(ctx context.Context, teamIDs []string) int {
 	active := map[string]bool{}
 	for _, id := range teamIDs {
@@ -101,27 +105,30 @@ func (e *Engine) drainOnce(ctx context.Context, teamIDs []string) int {
 			active[id] = true
 		}
 	}
+	skip := map[string]bool{} // stale heads seen in this pass
 	assigned := 0
 	for guard := 0; len(active) > 0 && guard < 100000; guard++ {
 		// the best head across the teams still able to take work
 		var best routing.Conversation
 		found := false
 		for id := range active {
-			q, err := e.store.PendingQueue(ctx, id, 1)
-			if err != nil || len(q) == 0 {
+			head, ok, err := e.queueHead(ctx, id, skip)
+			if err != nil || !ok {
 				delete(active, id)
 				continue
 			}
-			if !found || routing.QueueLess(q[0], best) {
-				best, found = q[0], true
+			if !found || routing.QueueLess(head, best) {
+				best, found = head, true
 			}
 		}
 		if !found {
 			break
 		}
-		res, err := e.assign(ctx, best.ID, Target{TeamID: best.TeamID}, System, "", 0, true)
+		res, err := e.assign(ctx, best.ID, Target{TeamID: best.TeamID, OnlineOnly: best.OnlineOnly}, System, "", 0, drain)
 		switch {
-		case err != nil && (routing.IsConflict(err, "") || routing.IsNotFound(err)):
+		case routing.IsConflict(err, reasonNotPending) || routing.IsNotFound(err):
+			skip[best.ID] = true // the index lags: it is not pending there any more
+		case err != nil && routing.IsConflict(err, ""):
 			continue // someone else moved it; look again
 		case err != nil:
 			e.log.Error("drain failed", "team", best.TeamID, "conversation", best.ID, "err", err)
@@ -134,6 +141,28 @@ func (e *Engine) drainOnce(ctx context.Context, teamIDs []string) int {
 	}
 	return assigned
 }
+
+// queueHead is the first conversation of a team's queue not in skip.
+func (e *Engine) queueHead(ctx context.Context, teamID string, skip map[string]bool) (routing.Conversation, bool, error) {
+	for limit := 1; ; limit *= 4 {
+		q, err := e.store.PendingQueue(ctx, teamID, limit)
+		if err != nil {
+			return routing.Conversation{}, false, err
+		}
+		for _, c := range q {
+			if !skip[c.ID] {
+				return c, true, nil
+			}
+		}
+		if len(q) < limit || limit >= store.MaxLimit {
+			return routing.Conversation{}, false, nil
+		}
+	}
+}
+
+// reasonNotPending: an automatic assignment found the conversation no longer
+// pending on the team it was queued on.
+const reasonNotPending = "not_pending"
 
 // RouteDefault routes a conversation that no workflow routed: to the team its
 // channel names (Config["team"]) or the engine's default team. Conversations
@@ -158,7 +187,14 @@ func (e *Engine) RouteDefault(ctx context.Context, convID string) (AssignResult,
 	if team == "" {
 		return AssignResult{Status: Queued}, nil
 	}
-	return e.assign(ctx, convID, Target{TeamID: team}, System, "", 0, false)
+	res, err := e.assign(ctx, convID, Target{TeamID: team}, System, "", 0, autoRoute)
+	if routing.IsConflict(err, reasonNotPending) {
+		// routed meanwhile (a redelivered event, another host): nothing to do
+		if c, gerr := e.store.GetConversation(ctx, convID); gerr == nil {
+			return AssignResult{Status: string(c.Status), AgentID: c.AssigneeID, TeamID: c.TeamID, Version: c.Version}, nil
+		}
+	}
+	return res, err
 }
 
 // QueueStat describes one team's queue and capacity.

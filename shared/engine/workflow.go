@@ -98,7 +98,7 @@ func (e *Engine) ClearQuestion(ctx context.Context, convID, token string) error 
 // RecordWorkflow puts a workflow's own event (started, failed, ended) on the
 // conversation's timeline.
 func (e *Engine) RecordWorkflow(ctx context.Context, convID string, typ routing.EventType, workflowID, note string, data map[string]any) error {
-	return e.store.Commit(ctx, store.Tx{Events: []routing.Event{e.event(convID, typ, Workflow(workflowID), note, data)}})
+	return e.commit(ctx, store.Tx{Events: []routing.Event{e.event(convID, typ, Workflow(workflowID), note, data)}})
 }
 
 // updateConversation applies change to a fresh read until the versioned
@@ -113,7 +113,7 @@ func (e *Engine) updateConversation(ctx context.Context, convID string, change f
 		if !change(&next) {
 			return nil
 		}
-		err = e.store.Commit(ctx, store.Tx{Conversations: []store.ConversationWrite{{Value: next, ExpectVersion: conv.Version}}})
+		err = e.commit(ctx, store.Tx{Conversations: []store.ConversationWrite{{Value: next, ExpectVersion: conv.Version}}})
 		if routing.IsConflict(err, routing.ReasonVersion) {
 			continue
 		}

@@ -109,10 +109,48 @@ func (a actions) Snapshot(ctx context.Context, t workflow.Task) (workflow.Snapsh
 	return snap, nil
 }
 
+// once runs a step's effect exactly once per step key. Steps run at least
+// once (a Standard Retry after the effect committed, a duplicate Express
+// delivery or execution): the effect's commit claims the key with its result
+// (engine.WithStep), and a replay returns that recorded result instead of
+// acting again. replayed is true when the step had already run.
+func (a actions) once(ctx context.Context, t workflow.Task, effect func(context.Context) error) (out engine.StepOutcome, replayed bool, err error) {
+	key := t.StepKey()
+	if key == "" {
+		return out, false, effect(ctx)
+	}
+	if out, ran, err := a.s.eng.StepResult(ctx, key); err != nil || ran {
+		if ran {
+			a.s.log.Info("workflow step replayed: returning its recorded result", "step", t.Step, "key", key, "conversation", t.ConversationID)
+		}
+		return out, ran, err
+	}
+	err = effect(engine.WithStep(ctx, key, t.ConversationID))
+	if routing.IsConflict(err, routing.ReasonDuplicate) {
+		// a concurrent delivery of the same step committed first
+		if out, ran, gerr := a.s.eng.StepResult(ctx, key); gerr == nil && ran {
+			return out, true, nil
+		}
+	}
+	return engine.StepOutcome{}, false, err
+}
+
 func (a actions) Assign(ctx context.Context, t workflow.Task, p workflow.AssignParams) (workflow.AssignResult, error) {
-	res, err := a.s.eng.Assign(ctx, t.ConversationID, engine.Target{AgentID: p.AgentID, TeamID: p.TeamID, OnlineOnly: p.OnlineOnly}, a.actor(t), "", 0)
+	var res engine.AssignResult
+	out, replayed, err := a.once(ctx, t, func(ctx context.Context) error {
+		var err error
+		res, err = a.s.eng.Assign(ctx, t.ConversationID, engine.Target{AgentID: p.AgentID, TeamID: p.TeamID, OnlineOnly: p.OnlineOnly}, a.actor(t), "", 0)
+		return err
+	})
 	if err != nil {
 		return workflow.AssignResult{}, fail(err)
+	}
+	if replayed {
+		status := engine.Queued
+		if out.Status == string(routing.ConvOpen) {
+			status = engine.Assigned
+		}
+		return workflow.AssignResult{Status: status, AgentID: out.AgentID}, nil
 	}
 	return workflow.AssignResult{Status: res.Status, AgentID: res.AgentID}, nil
 }
@@ -122,7 +160,10 @@ func (a actions) Comment(ctx context.Context, t workflow.Task, p workflow.Commen
 	if err != nil {
 		return fail(err)
 	}
-	_, err = a.s.eng.Comment(ctx, t.ConversationID, t.Render(p.Text, c), a.actor(t))
+	_, _, err = a.once(ctx, t, func(ctx context.Context) error {
+		_, err := a.s.eng.Comment(ctx, t.ConversationID, t.Render(p.Text, c), a.actor(t))
+		return err
+	})
 	return fail(err)
 }
 
@@ -136,10 +177,11 @@ func (a actions) SendMessage(ctx context.Context, t workflow.Task, p workflow.Se
 	if err != nil {
 		return fail(err)
 	}
-	if _, err := a.s.eng.SendMessage(ctx, t.ConversationID, engine.Outbound{Text: t.Render(p.Text, c), Key: key(t)}, a.actor(t)); err != nil {
-		return fail(err)
-	}
-	return nil
+	_, _, err = a.once(ctx, t, func(ctx context.Context) error {
+		_, err := a.s.eng.SendMessage(ctx, t.ConversationID, engine.Outbound{Text: t.Render(p.Text, c), Key: key(t)}, a.actor(t))
+		return err
+	})
+	return fail(err)
 }
 
 func (a actions) Ask(ctx context.Context, t workflow.Task, p workflow.AskParams) error {
@@ -171,7 +213,10 @@ func (a actions) UpdateContact(ctx context.Context, t workflow.Task, p workflow.
 	default:
 		patch.Fields = map[string]string{p.Field: v}
 	}
-	_, err = a.s.eng.UpdateContact(ctx, c.ID, patch, a.actor(t), 0)
+	_, _, err = a.once(ctx, t, func(ctx context.Context) error {
+		_, err := a.s.eng.UpdateContact(ctx, c.ID, patch, a.actor(t), 0)
+		return err
+	})
 	return fail(err)
 }
 
@@ -180,12 +225,18 @@ func (a actions) Escalate(ctx context.Context, t workflow.Task, p workflow.Escal
 	if err != nil {
 		return fail(err)
 	}
-	_, err = a.s.eng.Escalate(ctx, t.ConversationID, routing.EscalationType(p.Type), t.Render(p.Summary, c), "", a.actor(t))
+	_, _, err = a.once(ctx, t, func(ctx context.Context) error {
+		_, err := a.s.eng.Escalate(ctx, t.ConversationID, routing.EscalationType(p.Type), t.Render(p.Summary, c), "", a.actor(t))
+		return err
+	})
 	return fail(err)
 }
 
 func (a actions) Close(ctx context.Context, t workflow.Task) error {
-	_, err := a.s.eng.Close(ctx, t.ConversationID, a.actor(t), "closed by workflow")
+	_, _, err := a.once(ctx, t, func(ctx context.Context) error {
+		_, err := a.s.eng.Close(ctx, t.ConversationID, a.actor(t), "closed by workflow")
+		return err
+	})
 	return fail(err)
 }
 

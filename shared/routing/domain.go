@@ -191,6 +191,9 @@ type Conversation struct {
 	LastOutgoingAt *time.Time `json:"lastOutgoingAt,omitempty"`
 	// Assignments counts assignments so far; workflows use it for "first assignment only".
 	Assignments int `json:"assignments"`
+	// OnlineOnly travels with a pending conversation: the step that queued it
+	// allowed online agents only, so its drain does too (whatever the team says).
+	OnlineOnly bool `json:"onlineOnly,omitempty"`
 	// Question is the workflow question waiting for the contact's answer, if any.
 	Question *Question `json:"question,omitempty"`
 	Version  int64     `json:"version"`

@@ -149,7 +149,11 @@ func TestS2ReassignUnanswered(t *testing.T) {
 				c := e.conversationOf("+34600100005")
 				// the bus delivers the opening again (at-least-once delivery)
 				ev, _ := events.New("ev-again", events.ConversationOpened, e.m.Clock.Now(), events.ConversationOpenedDetail{ConversationID: c, Source: "contact", ChannelID: "web"})
-				_ = e.m.Bus.Publish(context.Background(), ev, ev)
+				for i := 0; i < 2; i++ {
+					if err := e.m.Flows.HandleEvent(context.Background(), ev); err != nil {
+						t.Fatal(err)
+					}
+				}
 				e.settle()
 				if n := e.countEvents(c, routing.EvWorkflowStarted); n != 1 {
 					t.Fatalf("%d workflow runs for one opening", n)
