@@ -96,12 +96,12 @@ type Engine struct {
 
 // Deps are the engine's collaborators. Store, Clock and IDs are required.
 type Deps struct {
-	Store     store.Store
-	Clock     clock.Clock
-	IDs       ids.Generator
-	Outbox    Outbox // nil: messages are recorded on the timeline only
-	Enrich    Enricher
-	Log       *slog.Logger
+	Store  store.Store
+	Clock  clock.Clock
+	IDs    ids.Generator
+	Outbox Outbox // nil: messages are recorded on the timeline only
+	Enrich Enricher
+	Log    *slog.Logger
 }
 
 // New returns an engine.

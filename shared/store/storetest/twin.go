@@ -107,9 +107,9 @@ func (l *Lagging) Outbox() store.OutboxFeed { return l.Store.(OutboxSource).Outb
 type Fault int
 
 const (
-	NoFault     Fault = iota
-	FailBefore        // nothing is written; the commit answers an error
-	FailAfter         // the Tx is committed, and the commit still answers an error
+	NoFault    Fault = iota
+	FailBefore       // nothing is written; the commit answers an error
+	FailAfter        // the Tx is committed, and the commit still answers an error
 )
 
 // ErrInjected is the error of an injected fault (CodeUnavailable, as a
