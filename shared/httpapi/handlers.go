@@ -5,6 +5,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/shared/auth"
 	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/intake"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 )
@@ -166,12 +167,29 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
+	if err := a.checkOutbound(r, p); err != nil {
+		return err
+	}
 	ev, err := a.eng.SendMessage(r.Context(), r.PathValue("id"), engine.Outbound{Text: body.Text}, actor(p))
 	if err != nil {
 		return err
 	}
 	WriteJSON(w, http.StatusCreated, viewEvent(ev))
 	return nil
+}
+
+// checkOutbound refuses a reply on a channel that cannot deliver it (409
+// naming the missing setting), once the conversation may be seen.
+func (a *API) checkOutbound(r *http.Request, p auth.Principal) error {
+	c, err := a.loadConversation(r, p)
+	if err != nil {
+		return err
+	}
+	ch, err := a.st.GetChannel(r.Context(), c.ChannelID)
+	if err != nil {
+		return err
+	}
+	return intake.CheckOutbound(ch)
 }
 
 func (a *API) comment(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

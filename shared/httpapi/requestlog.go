@@ -69,7 +69,7 @@ func newRequestID() string {
 
 // logRequest writes one structured line per request: id, method, route
 // pattern, status, duration, actor, and the error answered with its cause
-// (Error level for 5xx, Warn for 4xx, Info otherwise).
+// (Error level for 5xx, Info otherwise).
 func (a *API) logRequest(r *http.Request, status int, d time.Duration, info *requestInfo) {
 	log := a.cfg.Log
 	if log == nil {
@@ -93,12 +93,9 @@ func (a *API) logRequest(r *http.Request, status int, d time.Duration, info *req
 	if info.actor != "" {
 		attrs = append(attrs, slog.String("actor", info.actor))
 	}
-	level := slog.LevelInfo
-	switch {
-	case status >= 500:
+	level := slog.LevelInfo // a refused request is the client's: Info, with its code
+	if status >= 500 {
 		level = slog.LevelError
-	case status >= 400:
-		level = slog.LevelWarn
 	}
 	if info.err != nil {
 		var e *routing.Error

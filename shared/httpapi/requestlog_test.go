@@ -71,7 +71,7 @@ func TestRequestLog(t *testing.T) {
 		t.Errorf("ok: %v", line)
 	}
 	_, line = do("/v1/things/missing", "ana")
-	if line["status"] != 404.0 || line["code"] != "not_found" || line["level"] != "WARN" {
+	if line["status"] != 404.0 || line["code"] != "not_found" || line["level"] != "INFO" {
 		t.Errorf("not found: %v", line)
 	}
 	w, line = do("/v1/things/broken", "ana")

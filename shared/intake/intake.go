@@ -7,7 +7,9 @@ package intake
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
+	"strings"
 
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/enrich"
@@ -100,11 +102,23 @@ type Outbox struct {
 	Secrets   providers.Secrets
 }
 
-// Deliver sends msg to the contact through the channel's provider. A generic
-// channel without an outboundUrl keeps messages on the timeline only (a web
-// chat that reads the timeline needs no push).
+// CheckOutbound refuses replies that would reach nobody: a generic channel
+// sends to its config.outboundUrl, and without one nothing is delivered. The
+// other providers always have their API.
+func CheckOutbound(ch routing.Channel) error {
+	if ch.Provider == providers.Generic && strings.TrimSpace(ch.Config["outboundUrl"]) == "" {
+		return &routing.Error{Code: routing.CodeConflict, Reason: "no_outbound", Field: "config.outboundUrl",
+			Message: fmt.Sprintf("channel %s has no outboundUrl, so a reply would reach nobody: set config.outboundUrl", ch.ID)}
+	}
+	return nil
+}
+
+// Deliver sends msg to the contact through the channel's provider. A
+// workflow's message on a generic channel without an outboundUrl stays on the
+// timeline only (a web chat that reads the timeline needs no push); people's
+// replies are refused before (CheckOutbound).
 func (o Outbox) Deliver(ctx context.Context, ch routing.Channel, to routing.Contact, msg engine.Outbound) (string, error) {
-	if ch.Provider == providers.Generic && ch.Config["outboundUrl"] == "" {
+	if CheckOutbound(ch) != nil {
 		return "", nil
 	}
 	opts := make([]providers.Option, len(msg.Options))

@@ -12,7 +12,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,6 +42,8 @@ type env struct {
 	secret string // the generic channel's signing secret
 	client *http.Client
 	msgSeq atomic.Int64
+	// outbound receives the generic channel's replies (its outboundUrl).
+	outbound *httptest.Server
 
 	defaultTeam string
 	chOnce      sync.Once
@@ -83,7 +87,8 @@ func start(t testing.TB, defaultTeam string, opts ...option) *env {
 	dir := t.TempDir()
 	secret := "test-secret"
 	cfg := startConfig{
-		opts:    embedded.Options{Addr: "127.0.0.1:0", DataDir: dir, VirtualClock: true, ClockStart: t0, IDs: &ids.Sequence{}, BusWorkers: 8},
+		opts: embedded.Options{Addr: "127.0.0.1:0", DataDir: dir, VirtualClock: true, ClockStart: t0, IDs: &ids.Sequence{}, BusWorkers: 8,
+			Log: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))}, // not a line per request
 		secrets: map[string]string{channelID: secret},
 	}
 	for _, f := range opts {
@@ -106,14 +111,20 @@ func start(t testing.TB, defaultTeam string, opts ...option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &env{t: t, m: m, url: m.URL, admin: tok, secret: secret, client: &http.Client{Timeout: 60 * time.Second}, defaultTeam: defaultTeam}
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{}`)
+	}))
+	t.Cleanup(sink.Close)
+	e := &env{t: t, m: m, url: m.URL, admin: tok, secret: secret, client: &http.Client{Timeout: 60 * time.Second}, defaultTeam: defaultTeam, outbound: sink}
 	return e
 }
 
 // channel creates the generic channel on first use, once the default team exists.
 func (e *env) channel() {
 	e.chOnce.Do(func() {
-		cfg := map[string]string{}
+		cfg := map[string]string{"outboundUrl": e.outbound.URL}
 		if e.defaultTeam != "" {
 			cfg["team"] = e.defaultTeam
 		}
