@@ -106,13 +106,13 @@ const (
 // budget, is at most ExpressMaxSeconds. Express executions last at most 5
 // minutes and cannot wait for task tokens.
 func ExpressEligible(def *Definition) bool {
-	secs, ok := expressWorstCase(def)
+	secs, ok := ExpressWorstCase(def)
 	return ok && secs <= ExpressMaxSeconds
 }
 
-// expressWorstCase is the worst-case duration in seconds of def compiled as
+// ExpressWorstCase is the worst-case duration in seconds of def compiled as
 // Express; ok is false when def waits or loops (it cannot be Express).
-func expressWorstCase(def *Definition) (int, bool) {
+func ExpressWorstCase(def *Definition) (seconds int, ok bool) {
 	if def == nil || len(def.Steps) == 0 {
 		return 0, false
 	}

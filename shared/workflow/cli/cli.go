@@ -62,8 +62,10 @@ func Validate(w io.Writer, path string) error {
 		return err
 	}
 	express := "no (it waits)"
-	if workflow.ExpressEligible(def) {
+	if secs, ok := workflow.ExpressWorstCase(def); ok && secs <= workflow.ExpressMaxSeconds {
 		express = "yes"
+	} else if ok {
+		express = fmt.Sprintf("no (worst case %d s, over %d s)", secs, workflow.ExpressMaxSeconds)
 	}
 	types := map[string]int{}
 	for _, s := range def.Steps {
