@@ -320,3 +320,48 @@ func TestStartOnTheRecordedVersion(t *testing.T) {
 		t.Fatalf("a start on the recorded ref runs %q, want %q", got["by-ref"], ref2)
 	}
 }
+
+// TestExecutionsStartOnTheStoresVersion: through flows, a run started right
+// after a publish (the alias not yet moved) runs the version the store
+// recorded as live.
+func TestExecutionsStartOnTheStoresVersion(t *testing.T) {
+	fake, _, r := onFake(t)
+	svc, st := service(t, r)
+	ctx := context.Background()
+	shortcut := func(rev int) []byte {
+		return fmt.Appendf(nil, `{"id": "wf", "name": "Note", "trigger": {"type": "shortcut", "name": "Note"},
+		  "steps": [{"id": "note", "type": "comment", "text": "revision %d"}, {"id": "pause", "type": "wait", "duration": "1m"}]}`, rev)
+	}
+	if _, _, err := svc.SaveDraft(ctx, shortcut(1), engine.Person("seed", routing.RoleAdmin), 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Publish(ctx, "wf", 0); err != nil {
+		t.Fatal(err)
+	}
+	fake.DelayAliasUpdates(true)
+	if _, _, err := svc.SaveDraft(ctx, shortcut(2), engine.Person("seed", routing.RoleAdmin), 0); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := svc.Publish(ctx, "wf", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	contact := routing.Contact{ID: "k1", ChannelID: "web", ExternalID: "+34600111222"}
+	conv := routing.Conversation{ID: "c1", ContactID: "k1", ChannelID: "web", Status: routing.ConvPending, TeamID: "general"}
+	if err := st.Commit(ctx, store.Tx{Contacts: []store.ContactWrite{{Value: contact}}, Conversations: []store.ConversationWrite{{Value: conv}}}); err != nil {
+		t.Fatal(err)
+	}
+	name, err := svc.RunShortcut(ctx, "c1", "wf", nil, engine.Person("seed", routing.RoleAdmin), "req-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	for _, e := range fake.StartedExecutions() {
+		if e.Name == name {
+			got = e.Version
+		}
+	}
+	if got == "" || got != v2.RunnerRef {
+		t.Fatalf("the run started on %q; the store's live version is %q", got, v2.RunnerRef)
+	}
+}
