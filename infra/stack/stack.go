@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-cdk-go/awscdk/v2/awseventstargets"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awsiam"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslambda"
+	"github.com/aws/aws-cdk-go/awscdk/v2/awslambdaeventsources"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awslogs"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssns"
 	"github.com/aws/aws-cdk-go/awscdk/v2/awssnssubscriptions"
@@ -38,6 +39,7 @@ var functionLogicalIDs = map[string]string{
 	deployenv.Dispatcher: "DispatcherFunction",
 	deployenv.Task:       "TaskFunction",
 	deployenv.Sweeper:    "SweeperFunction",
+	deployenv.Relay:      "RelayFunction",
 }
 
 // FunctionLogicalID returns the CloudFormation logical id of a function
@@ -51,8 +53,9 @@ const (
 	TableTTLAttribute = "ttl"
 )
 
-// TableIndexes are the global secondary indexes; index gsiN has keys gsiNpk/gsiNsk.
-var TableIndexes = []string{"gsi1", "gsi2", "gsi3"}
+// TableIndexes are the global secondary indexes; index gsiN has keys
+// gsiNpk/gsiNsk and projects keys only (shared/store/dynamo.TableSchema).
+var TableIndexes = []string{"gsi1", "gsi2", "gsi3", "gsi4", "gsi5"}
 
 // Build reads the props from the app's context, adds the stack to the app and
 // applies the cdk-nag AwsSolutions checks to the whole app. infra/main.go and
@@ -93,6 +96,7 @@ type builder struct {
 	bus            awsevents.EventBus
 	eventDLQ       awssqs.Queue
 	dispatcherDLQ  awssqs.Queue
+	relayDLQ       awssqs.Queue
 	smRole         awsiam.Role
 	smLogGroup     awslogs.LogGroup
 	smArn          *string
@@ -152,13 +156,16 @@ func (b *builder) dataAndEvents() {
 		TimeToLiveAttribute: jsii.String(TableTTLAttribute),
 		RemovalPolicy:       b.removal,
 		DeletionProtection:  jsii.Bool(!b.props.Destroy),
+		// The transactional outbox: the relay function reads the outbox
+		// items' inserts from the stream.
+		Stream: awsdynamodb.StreamViewType_NEW_IMAGE,
 	})
 	for _, idx := range TableIndexes {
 		b.table.AddGlobalSecondaryIndex(&awsdynamodb.GlobalSecondaryIndexProps{
 			IndexName:      jsii.String(idx),
 			PartitionKey:   str(idx + "pk"),
 			SortKey:        str(idx + "sk"),
-			ProjectionType: awsdynamodb.ProjectionType_ALL,
+			ProjectionType: awsdynamodb.ProjectionType_KEYS_ONLY,
 		})
 	}
 
@@ -185,7 +192,7 @@ func (b *builder) dataAndEvents() {
 		})
 		cdknag.NagSuppressions_AddResourceSuppressions(q, &[]*cdknag.NagPackSuppression{{
 			Id:     jsii.String("AwsSolutions-SQS3"),
-			Reason: jsii.String("This queue is itself a dead-letter queue (EventBridge target DLQ or Lambda asynchronous-invocation DLQ); a DLQ of a DLQ would only hide failures. Its depth is alarmed."),
+			Reason: jsii.String("This queue is itself a dead-letter queue (EventBridge target DLQ, Lambda asynchronous-invocation DLQ, or the on-failure destination of the relay's stream event source mapping); a DLQ of a DLQ would only hide failures. Its depth is alarmed."),
 		}}, jsii.Bool(true))
 		return q
 	}
@@ -193,6 +200,9 @@ func (b *builder) dataAndEvents() {
 	b.eventDLQ = newDLQ("EventDeliveryDlq")
 	// Asynchronous dispatcher invocations that failed after Lambda's retries.
 	b.dispatcherDLQ = newDLQ("DispatcherDlq")
+	// Stream batches the relay could not publish after the event source
+	// mapping's retries (the record positions, to read back from the stream).
+	b.relayDLQ = newDLQ("RelayDlq")
 }
 
 // stateMachineSupport: the role and log group of the workflow state machines
@@ -323,12 +333,43 @@ func (b *builder) functions() {
 		// A failed sweep is redone by the next one a minute later.
 		async: &asyncConfig{retries: 0, maxAge: awscdk.Duration_Minutes(jsii.Number(1))},
 	})
+	b.newFunction(functionSpec{
+		name:        deployenv.Relay,
+		description: "Switchboard outbox relay: the table's stream (outbox items) to the EventBridge bus",
+		timeout:     60,
+		env:         merge(),
+	})
+	// The relay reads the stream in order per shard and reports the first
+	// record it could not publish (ReportBatchItemFailures), so a retry
+	// starts there; after 10 retries (or 6 hours) the batch's positions go
+	// to the RelayDlq (alarmed) rather than block the shard for the stream's
+	// 24 hours.
+	b.fns[deployenv.Relay].AddEventSource(awslambdaeventsources.NewDynamoEventSource(b.table, &awslambdaeventsources.DynamoEventSourceProps{
+		StartingPosition:        awslambda.StartingPosition_TRIM_HORIZON,
+		BatchSize:               jsii.Number(100),
+		MaxBatchingWindow:       awscdk.Duration_Millis(jsii.Number(0)),
+		ParallelizationFactor:   jsii.Number(1),
+		ReportBatchItemFailures: jsii.Bool(true),
+		RetryAttempts:           jsii.Number(10),
+		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(6)),
+		OnFailure:               awslambdaeventsources.NewSqsDlq(b.relayDLQ),
+		Filters: &[]*map[string]interface{}{
+			awslambda.FilterCriteria_Filter(&map[string]interface{}{
+				"eventName": awslambda.FilterRule_IsEqual(jsii.String("INSERT")),
+				"dynamodb":  map[string]interface{}{"Keys": map[string]interface{}{"pk": map[string]interface{}{"S": awslambda.FilterRule_BeginsWith(jsii.String("OUTBOX#"))}}},
+			}),
+		},
+	}))
 
-	// Data and events: every function reads and writes the table and publishes.
+	// Data: every function but the relay reads and writes the table. Events:
+	// only the relay publishes; the others write their events to the outbox
+	// in their commits.
 	for _, name := range deployenv.Functions {
-		b.table.GrantReadWriteData(b.fns[name])
-		b.bus.GrantPutEventsTo(b.fns[name], nil)
+		if name != deployenv.Relay {
+			b.table.GrantReadWriteData(b.fns[name])
+		}
 	}
+	b.bus.GrantPutEventsTo(b.fns[deployenv.Relay], nil)
 	// Provider credentials: only the functions that talk to providers.
 	for _, name := range []string{deployenv.API, deployenv.Webhooks, deployenv.Dispatcher, deployenv.Task} {
 		b.roles[name].AddToPrincipalPolicy(awsiam.NewPolicyStatement(&awsiam.PolicyStatementProps{
@@ -448,9 +489,13 @@ func (b *builder) suppressRoleWildcards() {
 
 	for _, name := range deployenv.Functions {
 		starReason := "Resource * only for actions without resource-level permissions: X-Ray xray:PutTraceSegments/PutTelemetryRecords (active tracing)."
-		if name == deployenv.API {
+		switch name {
+		case deployenv.API:
 			starReason = "Resource * only for actions without resource-level permissions: X-Ray xray:PutTraceSegments/PutTelemetryRecords (active tracing) " +
 				"and the CloudWatch Logs log-delivery actions Step Functions checks when the api creates a state machine with logging."
+		case deployenv.Relay:
+			starReason = "Resource * only for actions without resource-level permissions: X-Ray xray:PutTraceSegments/PutTelemetryRecords (active tracing) " +
+				"and dynamodb:ListStreams (the event source mapping's stream read; the stream's own actions are granted on this table's stream only)."
 		}
 		s := []*cdknag.NagPackSuppression{
 			{
@@ -754,6 +799,8 @@ func (b *builder) alarms() {
 		b.eventDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}))
 	alarm("DispatcherDlqMessages", "Dispatcher invocations that failed after retries are waiting in the DLQ",
 		b.dispatcherDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}))
+	alarm("RelayDlqMessages", "Outbox stream batches the relay could not publish after retries are waiting in the DLQ (their events were not published: replay them from the stream positions in the messages)",
+		b.relayDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}))
 	alarm("Api5xx", "The HTTP API answered 5xx",
 		b.api.MetricServerError(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}))
 

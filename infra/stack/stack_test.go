@@ -375,14 +375,15 @@ func TestTable(t *testing.T) {
 			map[string]any{"AttributeName": "pk", "AttributeType": "S"},
 			map[string]any{"AttributeName": "sk", "AttributeType": "S"},
 		}
-		for _, idx := range []string{"gsi1", "gsi2", "gsi3"} {
+		// Indexes project keys only (a listing reads the items from the table).
+		for _, idx := range []string{"gsi1", "gsi2", "gsi3", "gsi4", "gsi5"} {
 			gsis = append(gsis, map[string]any{
 				"IndexName": idx,
 				"KeySchema": []any{
 					map[string]any{"AttributeName": idx + "pk", "KeyType": "HASH"},
 					map[string]any{"AttributeName": idx + "sk", "KeyType": "RANGE"},
 				},
-				"Projection": map[string]any{"ProjectionType": "ALL"},
+				"Projection": map[string]any{"ProjectionType": "KEYS_ONLY"},
 			})
 			attrs = append(attrs,
 				map[string]any{"AttributeName": idx + "pk", "AttributeType": "S"},
@@ -400,6 +401,8 @@ func TestTable(t *testing.T) {
 				"TimeToLiveSpecification", map[string]any{"AttributeName": "ttl", "Enabled": true},
 				"PointInTimeRecoverySpecification", map[string]any{"PointInTimeRecoveryEnabled": true},
 				"SSESpecification", map[string]any{"SSEEnabled": true},
+				// the outbox feed
+				"StreamSpecification", map[string]any{"StreamViewType": "NEW_IMAGE"},
 			))
 		})
 	}
@@ -636,6 +639,7 @@ func TestLeastPrivilege(t *testing.T) {
 	// Resource "*" is acceptable only for actions without resource-level permissions.
 	starOK := func(a string) bool {
 		return strings.HasPrefix(a, "xray:") || map[string]bool{
+			"dynamodb:ListStreams": true,
 			"logs:CreateLogDelivery": true, "logs:GetLogDelivery": true, "logs:UpdateLogDelivery": true,
 			"logs:DeleteLogDelivery": true, "logs:ListLogDeliveries": true, "logs:PutResourcePolicy": true,
 			"logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
@@ -659,13 +663,34 @@ func TestLeastPrivilege(t *testing.T) {
 				}
 			}
 		}
-		// Every function reads/writes the table and publishes to the bus; only
-		// the provider-facing ones read secrets, under the prefix only.
+		// Every function but the relay reads/writes the table; only the relay
+		// reads the stream and publishes to the bus; only the provider-facing
+		// ones read secrets, under the prefix only.
 		table := "${" + s.onlyID(t, "AWS::DynamoDB::Table") + ".Arn}"
 		bus := "${" + s.onlyID(t, "AWS::Events::EventBus") + ".Arn}"
 		secrets := map[string]string{"default": "switchboard/", "external-oidc": extSecrets}[s.name]
 		for _, name := range deployenv.Functions {
 			role := s.roleOfFunction(t, stack.FunctionLogicalID(name))
+			stream := "${" + s.onlyID(t, "AWS::DynamoDB::Table") + ".StreamArn}"
+			if name == deployenv.Relay {
+				for _, a := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem"} {
+					if got := s.allowedResources(t, role, a); len(got) != 0 {
+						t.Errorf("%s relay: %s on %v, want none (it reads the stream only)", s.name, a, got)
+					}
+				}
+				for _, a := range []string{"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"} {
+					if got := s.allowedResources(t, role, a); !equalStrings(got, []string{stream}) {
+						t.Errorf("%s relay: %s on %v, want the table's stream", s.name, a, got)
+					}
+				}
+				if got := s.allowedResources(t, role, "events:PutEvents"); !equalStrings(got, []string{bus}) {
+					t.Errorf("%s relay: PutEvents on %v, want the Switchboard bus", s.name, got)
+				}
+				if got := s.allowedResources(t, role, "secretsmanager:GetSecretValue"); len(got) != 0 {
+					t.Errorf("%s relay may read secrets %v", s.name, got)
+				}
+				continue
+			}
 			// TransactWriteItems is authorised per item by these actions.
 			for _, a := range []string{"dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
 				"dynamodb:DeleteItem", "dynamodb:ConditionCheckItem", "dynamodb:BatchWriteItem"} {
@@ -676,8 +701,8 @@ func TestLeastPrivilege(t *testing.T) {
 			if got := s.allowedResources(t, role, "dynamodb:DeleteTable"); len(got) != 0 {
 				t.Errorf("%s %s: DeleteTable on %v", s.name, name, got)
 			}
-			if got := s.allowedResources(t, role, "events:PutEvents"); !equalStrings(got, []string{bus}) {
-				t.Errorf("%s %s: PutEvents on %v, want the Switchboard bus", s.name, name, got)
+			if got := s.allowedResources(t, role, "events:PutEvents"); len(got) != 0 {
+				t.Errorf("%s %s: PutEvents on %v, want none (events go through the outbox and the relay)", s.name, name, got)
 			}
 			got := s.allowedResources(t, role, "secretsmanager:GetSecretValue")
 			if name == deployenv.Sweeper {
@@ -913,6 +938,26 @@ func TestEvents(t *testing.T) {
 			s.tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventInvokeConfig"), obj(
 				"FunctionName", obj("Ref", "DispatcherFunction"), "MaximumRetryAttempts", 2))
 		})
+		relayDLQ := ""
+		for id := range s.ofType("AWS::SQS::Queue") {
+			if strings.HasPrefix(id, "RelayDlq") {
+				relayDLQ = id
+			}
+		}
+		check(t, s.name+" relay reads the table's stream, in order, reporting failed records", func() {
+			s.tpl.HasResourceProperties(jsii.String("AWS::Lambda::EventSourceMapping"), obj(
+				"FunctionName", obj("Ref", "RelayFunction"),
+				"EventSourceArn", obj("Fn::GetAtt", []any{s.onlyID(t, "AWS::DynamoDB::Table"), "StreamArn"}),
+				"StartingPosition", "TRIM_HORIZON",
+				"FunctionResponseTypes", []any{"ReportBatchItemFailures"},
+				"ParallelizationFactor", 1,
+				"MaximumRetryAttempts", 10,
+				"DestinationConfig", obj("OnFailure", obj("Destination", obj("Fn::GetAtt", []any{relayDLQ, "Arn"}))),
+			))
+		})
+		if got := s.allowedResources(t, s.roleOfFunction(t, "RelayFunction"), "sqs:SendMessage"); !equalStrings(got, []string{"${" + relayDLQ + ".Arn}"}) {
+			t.Errorf("%s relay SendMessage on %v", s.name, got)
+		}
 		// The dispatcher's role may write to its DLQ.
 		if got := s.allowedResources(t, s.roleOfFunction(t, "DispatcherFunction"), "sqs:SendMessage"); !equalStrings(got, []string{"${" + dispatcherDLQ + ".Arn}"}) {
 			t.Errorf("%s dispatcher SendMessage on %v", s.name, got)

@@ -12,10 +12,13 @@ const (
 	Dispatcher = "dispatcher"
 	Task       = "task"
 	Sweeper    = "sweeper"
+	// Relay publishes the transactional outbox: the table's DynamoDB stream
+	// to the EventBridge bus.
+	Relay = "relay"
 )
 
 // Functions lists every function, in the stack's creation order.
-var Functions = []string{API, Webhooks, Dispatcher, Task, Sweeper}
+var Functions = []string{API, Webhooks, Dispatcher, Task, Sweeper, Relay}
 
 // Environment variables the stack sets on the functions.
 const (

@@ -41,6 +41,7 @@ var required = map[string][]string{
 	deployenv.Dispatcher: {deployenv.TableName, deployenv.EventBusName, deployenv.SecretsPrefix, deployenv.StateMachinePrefix, deployenv.StateMachineARNPrefix},
 	deployenv.Task:       {deployenv.TableName, deployenv.EventBusName, deployenv.SecretsPrefix},
 	deployenv.Sweeper:    {deployenv.TableName, deployenv.EventBusName},
+	deployenv.Relay:      {deployenv.EventBusName},
 }
 
 // Required returns the variables function needs, in order.

@@ -134,8 +134,8 @@ func clientsFor(ddbEndpoint, fakeURL string) lambdahost.Clients {
 	}
 }
 
-// The host in process, under the race detector: webhook -> EventBridge ->
-// dispatcher -> routed; task error names; foreign events ignored.
+// The host in process, under the race detector: webhook -> the table's
+// stream -> relay -> EventBridge -> dispatcher -> routed; task error names; foreign events ignored.
 func TestHostInProcess(t *testing.T) {
 	srv := dynamolocal.Shared(t)
 	fake := awsfake.New()
@@ -178,6 +178,18 @@ func TestHostInProcess(t *testing.T) {
 	// the api function does not serve webhooks (API Gateway sends them to the webhooks function)
 	if res, _ := h.HandleAPI(ctx, req); res.StatusCode != 404 {
 		t.Errorf("api served a webhook: %d", res.StatusCode)
+	}
+	// The webhook's commit wrote its events to the outbox; the relay
+	// function publishes them from the table's stream.
+	if len(fake.Events()) != 0 {
+		t.Fatalf("the webhook published %d events itself; only the relay publishes", len(fake.Events()))
+	}
+	batch, err := srv.StreamEvent(ctx, table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := h.HandleStream(ctx, batch); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("relay: %+v %v", resp, err)
 	}
 	var opened awsfake.PutEventsEntry
 	for _, e := range fake.Events() {

@@ -14,9 +14,6 @@ import (
 	"time"
 
 	lambdaevents "github.com/aws/aws-lambda-go/events"
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
-	stypes "github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/switchboard-oss/switchboard/events"
 	"github.com/switchboard-oss/switchboard/shared/aws/streamrelay"
@@ -82,55 +79,11 @@ func streamBatch(t *testing.T, txs ...store.Tx) lambdaevents.DynamoDBEvent {
 			t.Fatal(err)
 		}
 	}
-	sc := srv.StreamsClient()
-	ls, err := sc.ListStreams(t.Context(), &dynamodbstreams.ListStreamsInput{TableName: aws.String(table)})
-	if err != nil || len(ls.Streams) != 1 {
-		t.Fatalf("ListStreams: %v, %d streams", err, len(ls.Streams))
-	}
-	arn := ls.Streams[0].StreamArn
-	ds, err := sc.DescribeStream(t.Context(), &dynamodbstreams.DescribeStreamInput{StreamArn: arn})
+	batch, err := srv.StreamEvent(t.Context(), table)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var batch lambdaevents.DynamoDBEvent
-	for _, sh := range ds.StreamDescription.Shards {
-		it, err := sc.GetShardIterator(t.Context(), &dynamodbstreams.GetShardIteratorInput{StreamArn: arn, ShardId: sh.ShardId, ShardIteratorType: stypes.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			t.Fatal(err)
-		}
-		iter := it.ShardIterator
-		for empty := 0; iter != nil && empty < 2; {
-			out, err := sc.GetRecords(t.Context(), &dynamodbstreams.GetRecordsInput{ShardIterator: iter})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(out.Records) == 0 {
-				empty++
-			}
-			for _, r := range out.Records {
-				batch.Records = append(batch.Records, lambdaRecord(r))
-			}
-			iter = out.NextShardIterator
-		}
-	}
 	return batch
-}
-
-// lambdaRecord is r as the Lambda event carries it.
-func lambdaRecord(r stypes.Record) lambdaevents.DynamoDBEventRecord {
-	img := map[string]lambdaevents.DynamoDBAttributeValue{}
-	for k, v := range r.Dynamodb.NewImage {
-		switch v := v.(type) {
-		case *stypes.AttributeValueMemberS:
-			img[k] = lambdaevents.NewStringAttribute(v.Value)
-		case *stypes.AttributeValueMemberN:
-			img[k] = lambdaevents.NewNumberAttribute(v.Value)
-		}
-	}
-	return lambdaevents.DynamoDBEventRecord{
-		EventID: aws.ToString(r.EventID), EventName: string(r.EventName), EventSource: "aws:dynamodb",
-		Change: lambdaevents.DynamoDBStreamRecord{SequenceNumber: aws.ToString(r.Dynamodb.SequenceNumber), NewImage: img, StreamViewType: "NEW_IMAGE"},
-	}
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
