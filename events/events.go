@@ -71,6 +71,9 @@ type MessageReceivedDetail struct {
 	MessageID      string `json:"messageId"`
 	Text           string `json:"text,omitempty"`
 	Answer         string `json:"answer,omitempty"`
+	// Seq numbers the conversation's inbound messages (1, 2, ...): a question
+	// asked after message n is answered only by messages after n.
+	Seq int `json:"seq,omitempty"`
 }
 
 // ContactFieldChangedDetail is published when a contact field changes.

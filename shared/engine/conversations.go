@@ -113,6 +113,7 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 		}
 	}
 	conv.LastIncomingAt = ptr(now)
+	conv.Inbound++
 	tx.Conversations = []store.ConversationWrite{{Value: conv, ExpectVersion: convVersion}}
 	if opened || reopened || contact.OpenConversationID != conv.ID || contactVersion == 0 {
 		contact.OpenConversationID, contact.LastConversationID = conv.ID, conv.ID
@@ -135,7 +136,7 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 			ConversationID: conv.ID, ContactID: contact.ID, ChannelID: ch.ID, Source: "contact", Reopened: reopened, Text: in.Text}))
 	}
 	tx.Outbox = append(tx.Outbox, e.busEvent(conv.ID, events.MessageReceived, events.MessageReceivedDetail{
-		ConversationID: conv.ID, ContactID: contact.ID, MessageID: in.MessageID, Text: in.Text, Answer: in.Answer}))
+		ConversationID: conv.ID, ContactID: contact.ID, MessageID: in.MessageID, Text: in.Text, Answer: in.Answer, Seq: conv.Inbound}))
 	if err := e.store.Commit(ctx, tx); err != nil {
 		return IngestResult{}, err
 	}
@@ -730,7 +731,11 @@ func (e *Engine) SendMessage(ctx context.Context, convID string, msg Outbound, a
 			}
 			tx.Conversations = []store.ConversationWrite{{Value: next, ExpectVersion: conv.Version}}
 		}
-		err := e.commit(ctx, tx)
+		commit := e.commit
+		if sendErr != nil {
+			commit = e.store.Commit // a failure record is not the step's effect: a retry sends again
+		}
+		err := commit(ctx, tx)
 		if routing.IsConflict(err, routing.ReasonVersion) {
 			if conv, err = e.store.GetConversation(ctx, convID); err != nil {
 				return routing.Event{}, err

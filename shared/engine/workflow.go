@@ -24,6 +24,7 @@ func (e *Engine) Ask(ctx context.Context, convID string, q routing.Question, key
 	}
 	q.AskedAt = e.clock.Now()
 	return e.updateConversation(ctx, convID, func(c *routing.Conversation) bool {
+		q.AfterInbound = c.Inbound
 		c.Question, c.BotActive = &q, true
 		return true
 	})
@@ -42,11 +43,16 @@ type AnswerOutcome struct {
 // question. A match (or giving up after MaxAttempts answers) clears the
 // question; a non-matching answer below the limit asks again. The caller
 // completes the workflow's task with the outcome's token.
-func (e *Engine) Answer(ctx context.Context, convID, text, answer string) (AnswerOutcome, error) {
+//
+// seq is the message's number in the conversation (message.received's seq):
+// a message that arrived before the question was asked (the one that opened
+// the conversation, delivered after the workflow already asked) is not an
+// answer. 0 means unknown (always considered).
+func (e *Engine) Answer(ctx context.Context, convID, text, answer string, seq int) (AnswerOutcome, error) {
 	var out AnswerOutcome
 	err := e.updateConversation(ctx, convID, func(c *routing.Conversation) bool {
 		out = AnswerOutcome{}
-		if c.Question == nil {
+		if c.Question == nil || (seq > 0 && seq <= c.Question.AfterInbound) {
 			return false
 		}
 		q := *c.Question

@@ -66,7 +66,7 @@ func (s *Service) opened(ctx context.Context, ev events.Event, d events.Conversa
 }
 
 func (s *Service) message(ctx context.Context, ev events.Event, d events.MessageReceivedDetail) error {
-	out, err := s.eng.Answer(ctx, d.ConversationID, d.Text, d.Answer)
+	out, err := s.eng.Answer(ctx, d.ConversationID, d.Text, d.Answer, d.Seq)
 	if err != nil {
 		return err
 	}
@@ -119,10 +119,20 @@ func (s *Service) triggerCount(ctx context.Context, ev events.Event, convID stri
 		if !p.def.Matches(trig) {
 			continue
 		}
-		n++
-		if _, err := s.start(ctx, p, convID, ev.ID, trig, map[string]string{}); err != nil {
+		_, err := s.start(ctx, p, convID, ev.ID, trig, map[string]string{})
+		if routing.ErrorCode(err) == routing.CodeInvalid {
+			// refused for good (an input over Step Functions' 256 KiB): say so on
+			// the timeline and let the conversation be routed as if it had not matched
+			s.log.Error("workflow not started", "workflow", p.v.WorkflowID, "conversation", convID, "err", err)
+			if rerr := s.eng.RecordWorkflow(ctx, convID, routing.EvWorkflowFailed, p.v.WorkflowID, err.Error(), map[string]any{"error": "StartRefused"}); rerr != nil {
+				return n, rerr
+			}
+			continue
+		}
+		if err != nil {
 			return n, err
 		}
+		n++
 	}
 	return n, nil
 }

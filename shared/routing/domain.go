@@ -194,6 +194,8 @@ type Conversation struct {
 	// OnlineOnly travels with a pending conversation: the step that queued it
 	// allowed online agents only, so its drain does too (whatever the team says).
 	OnlineOnly bool `json:"onlineOnly,omitempty"`
+	// Inbound counts the contact's messages in this conversation (message.received carries it as seq).
+	Inbound int `json:"inbound,omitempty"`
 	// Question is the workflow question waiting for the contact's answer, if any.
 	Question *Question `json:"question,omitempty"`
 	Version  int64     `json:"version"`
@@ -209,6 +211,9 @@ type Question struct {
 	Attempts    int            `json:"attempts"`    // answers received so far
 	MaxAttempts int            `json:"maxAttempts"` // answers accepted before giving up
 	AskedAt     time.Time      `json:"askedAt"`
+	// AfterInbound is the conversation's Inbound count when it was asked:
+	// only messages received after the question answer it.
+	AfterInbound int `json:"afterInbound,omitempty"`
 }
 
 // AnswerOption is one choice of a Question.
