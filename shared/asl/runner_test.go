@@ -614,7 +614,7 @@ func TestRunLoopWithRealClock(t *testing.T) {
 	if _, err := r.Start(ctx, StartInput{Name: "real", Definition: []byte(def)}); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.After(10 * time.Second)
+	deadline := time.After(2 * time.Minute)
 	for {
 		ex, err := r.Describe(ctx, "real")
 		if err != nil {

@@ -188,3 +188,42 @@ func TestConcurrentRoutingRespectsCapacity(t *testing.T) {
 		t.Fatalf("%d pending, want %d", len(q), 51)
 	}
 }
+
+// Issue 9.1: a workflow step's onlineOnly travels with the conversation it
+// queued; the drain that hands it out later applies it, whatever the team says.
+func TestQueuedStepOnlineOnlyTravelsToTheDrain(t *testing.T) {
+	e, _, st := newEngine(t)
+	ctx := context.Background()
+	if _, err := e.CreateTeam(ctx, routing.Team{ID: "t", Name: "T", Strategy: routing.RoundRobin}, admin); err != nil { // the team allows offline agents
+		t.Fatal(err)
+	}
+	if _, err := e.CreateAgent(ctx, routing.Agent{ID: "off", Name: "off", MaxConcurrent: 2, Teams: []string{"t"}, Status: routing.StatusOffline}, admin); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateAgent(ctx, routing.Agent{ID: "on", Name: "on", MaxConcurrent: 1, Teams: []string{"t"}, Status: routing.StatusOffline}, admin); err != nil {
+		t.Fatal(err)
+	}
+	ch, err := e.CreateChannel(ctx, routing.Channel{ID: "c", Provider: "generic", SecretRef: "env:X"}, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := e.Ingest(ctx, ch, engine.Inbound{MessageID: "m1", From: "+1", Text: "hi"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := e.Assign(ctx, res.ConversationID, engine.Target{TeamID: "t", OnlineOnly: true}, engine.Workflow("wf"), "", 0)
+	if err != nil || got.Status != engine.Queued {
+		t.Fatalf("the step should queue: %+v %v", got, err)
+	}
+	e.DrainTeam(ctx, "t") // a sweep, a freed slot...
+	if c, _ := st.GetConversation(ctx, res.ConversationID); c.Status != routing.ConvPending {
+		t.Fatalf("the drain handed the conversation to %q, an offline agent", c.AssigneeID)
+	}
+	if _, err := e.SetStatus(ctx, "on", routing.StatusOnline, admin); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := st.GetConversation(ctx, res.ConversationID)
+	if c.Status != routing.ConvOpen || c.AssigneeID != "on" || c.OnlineOnly {
+		t.Fatalf("once an agent is online it should get it: %s %q onlineOnly=%v", c.Status, c.AssigneeID, c.OnlineOnly)
+	}
+}

@@ -306,7 +306,7 @@ func (e *env) conversationOf(from string) string {
 
 func (e *env) settle() {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute) // a bound for hangs, not a speed assumption
 	defer cancel()
 	if err := e.m.Settle(ctx); err != nil {
 		e.t.Fatal(err)

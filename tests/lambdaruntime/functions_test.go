@@ -505,7 +505,7 @@ func TestInitErrorIsReported(t *testing.T) {
 		if e.Type != lambdahost.InitErrorType || !strings.Contains(e.Message, "TABLE_NAME is not set") {
 			t.Errorf("init error %+v", e)
 		}
-	case <-time.After(30 * time.Second):
+	case <-time.After(5 * time.Minute):
 		t.Fatalf("no init error; output:\n%s", p.output.String())
 	}
 	<-p.exited

@@ -185,7 +185,7 @@ func startFunction(t *testing.T, dir, name string, env map[string]string) *proc 
 		close(p.exited)
 	}()
 	t.Cleanup(func() { p.stop(t) })
-	deadline := time.After(60 * time.Second)
+	deadline := time.After(5 * time.Minute)
 	for p.rt.FirstNext().IsZero() {
 		select {
 		case <-p.exited:
@@ -215,7 +215,7 @@ func (p *proc) stop(t *testing.T) {
 // invoke sends one event and returns the function's answer.
 func (p *proc) invoke(t *testing.T, payload []byte) lambdaruntime.Result {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	done := make(chan struct{})
 	var res lambdaruntime.Result

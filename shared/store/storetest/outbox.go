@@ -29,7 +29,7 @@ func outboxEvent(key, id string, n int) store.OutboxEvent {
 func drainFeed(t *testing.T, f store.OutboxFeed, want int) []store.OutboxEntry {
 	t.Helper()
 	var got []store.OutboxEntry
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(3 * time.Minute)
 	for len(got) < want && time.Now().Before(deadline) {
 		page, err := f.Next(t.Context(), 100)
 		if err != nil {
@@ -174,7 +174,7 @@ func (h harness) testOutbox(t *testing.T) {
 		f := feedOf(t, s)
 		commit(t, s, store.Tx{Outbox: []store.OutboxEvent{outboxEvent("cv_1", "ev_1", 1)}})
 		var first []store.OutboxEntry
-		deadline := time.Now().Add(30 * time.Second)
+		deadline := time.Now().Add(3 * time.Minute)
 		for len(first) == 0 && time.Now().Before(deadline) {
 			var err error
 			if first, err = f.Next(t.Context(), 10); err != nil {
