@@ -10,7 +10,7 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export JSII_DEPRECATED := quiet
 CDK := $(TOOLS)/node_modules/.bin/cdk
 
-.PHONY: run test test-go test-infra tools bench fuzz build synth deploy deploy-local lint lint-openapi clean
+.PHONY: run test test-go test-infra tools bench fuzz build synth deploy deploy-local lint lint-openapi staticcheck clean
 
 run: ## the local server with demo teams, agents, channel and workflows
 	$(GO) run ./cmd/switchboard dev --demo
@@ -28,6 +28,14 @@ lint: lint-openapi
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './tools/*')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet $$($(GO) list ./... | grep -v /infra)
+	$(MAKE) --no-print-directory staticcheck
+
+# staticcheck, pinned in go.mod as a tool (go get -tool honnef.co/go/tools/cmd/staticcheck@v0.8.2).
+# Scoped like vet: not /infra (the CDK bindings mark cxapi.SynthesisMessage deprecated, SA1019 in
+# infra/stack/stack_test.go), and not shared/asl itself (TODO, owned by another change: SA4006 in
+# shared/asl/states_test.go:316).
+staticcheck:
+	$(GO) tool staticcheck $$($(GO) list ./... | grep -v -e /infra -e '/shared/asl$$')
 
 REDOCLY := $(TOOLS)/node_modules/.bin/redocly
 

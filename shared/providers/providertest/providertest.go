@@ -155,13 +155,13 @@ type SenderCase struct {
 func RunSenderSuite(t *testing.T, c SenderCase) {
 	ctx := context.Background()
 	msg := providers.Outbound{To: c.To, Text: "Your ticket is open", IdempotencyKey: "idem-7f3a"}
-	send := func(t *testing.T, attempts int, replies ...Reply) (string, error, *Server, *Sleeper) {
+	send := func(t *testing.T, attempts int, replies ...Reply) (string, *Server, *Sleeper, error) {
 		t.Helper()
 		srv := NewServer(t, replies...)
 		sl := &Sleeper{}
 		s := c.New(Client(sl, attempts))
 		id, err := s.Send(ctx, c.Channel(srv.URL), c.Secret, msg)
-		return id, err, srv, sl
+		return id, srv, sl, err
 	}
 	checkKey := func(t *testing.T, calls []Recorded) {
 		t.Helper()
@@ -176,7 +176,7 @@ func RunSenderSuite(t *testing.T, c SenderCase) {
 	}
 
 	t.Run("success first time", func(t *testing.T) {
-		id, err, srv, sl := send(t, 4, c.OK)
+		id, srv, sl, err := send(t, 4, c.OK)
 		if err != nil {
 			t.Fatalf("Send: %v", err)
 		}
@@ -193,7 +193,7 @@ func RunSenderSuite(t *testing.T, c SenderCase) {
 	})
 
 	t.Run("retries 500 then 429 then succeeds", func(t *testing.T) {
-		id, err, srv, sl := send(t, 4,
+		id, srv, sl, err := send(t, 4,
 			Reply{Status: 500, Body: `{}`},
 			Reply{Status: 429, Header: map[string]string{"Retry-After": "2"}, Body: `{}`},
 			c.OK)
@@ -226,7 +226,7 @@ func RunSenderSuite(t *testing.T, c SenderCase) {
 	})
 
 	t.Run("gives up after N attempts", func(t *testing.T) {
-		_, err, srv, sl := send(t, 3, Reply{Status: 503, Body: `{}`})
+		_, srv, sl, err := send(t, 3, Reply{Status: 503, Body: `{}`})
 		if routing.ErrorCode(err) != routing.CodeUnavailable {
 			t.Fatalf("err = %v, want unavailable", err)
 		}
@@ -243,7 +243,7 @@ func RunSenderSuite(t *testing.T, c SenderCase) {
 	})
 
 	t.Run("no retry on 400", func(t *testing.T) {
-		_, err, srv, sl := send(t, 4, Reply{Status: 400, Body: c.ErrorBody("Recipient 4711 is not reachable")})
+		_, srv, sl, err := send(t, 4, Reply{Status: 400, Body: c.ErrorBody("Recipient 4711 is not reachable")})
 		if routing.ErrorCode(err) != routing.CodeInvalid {
 			t.Fatalf("err = %v, want invalid_argument", err)
 		}
@@ -259,7 +259,7 @@ func RunSenderSuite(t *testing.T, c SenderCase) {
 	})
 
 	t.Run("Retry-After beyond the cap gives up at once", func(t *testing.T) {
-		_, err, srv, _ := send(t, 4, Reply{Status: 429, Header: map[string]string{"Retry-After": "3600"}, Body: `{}`})
+		_, srv, _, err := send(t, 4, Reply{Status: 429, Header: map[string]string{"Retry-After": "3600"}, Body: `{}`})
 		if routing.ErrorCode(err) != routing.CodeUnavailable {
 			t.Fatalf("err = %v, want unavailable", err)
 		}
@@ -306,7 +306,7 @@ func RunSenderSuite(t *testing.T, c SenderCase) {
 
 	t.Run("errors never show the secret", func(t *testing.T) {
 		leaky := Reply{Status: 401, Body: c.ErrorBody("bad token " + c.Secret + " for this request")}
-		_, err, _, _ := send(t, 2, leaky)
+		_, _, _, err := send(t, 2, leaky)
 		if err == nil {
 			t.Fatal("want an error")
 		}
