@@ -168,7 +168,7 @@ func New(env Env, c Clients, o Options) *Host {
 	if env.SessionWarningMinutes > 0 {
 		cfg.SessionWarning = time.Duration(env.SessionWarningMinutes) * time.Minute
 	}
-	h.Engine = engine.New(engine.Deps{Store: h.Store, Clock: o.Clock, IDs: o.IDs, Publisher: h.Publisher, Log: log,
+	h.Engine = engine.New(engine.Deps{Store: h.Store, Clock: o.Clock, IDs: o.IDs, Log: log,
 		Outbox: intake.Outbox{Providers: h.Providers, Secrets: h.Secrets}, Enrich: intake.Enrich}, cfg)
 	h.Runner = sfn.New(c.StepFunctions, sfn.Config{
 		Prefix: env.StateMachinePrefix, ARNPrefix: env.StateMachineARNPrefix, TaskFunctionARN: env.TaskFunctionARN,
