@@ -17,6 +17,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/infra/stack"
 	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
+	"github.com/switchboard-oss/switchboard/shared/store/dynamo"
 )
 
 // synthesized is one stack synthesized once in TestMain and shared by the tests.
@@ -367,6 +368,25 @@ func equalStrings(a, b []string) bool {
 
 // --- DynamoDB --------------------------------------------------------------
 
+// The stack's table is the store's: same keys, indexes and stream.
+func TestTableMatchesTheStoreSchema(t *testing.T) {
+	in := dynamo.TableSchema("t")
+	if len(in.GlobalSecondaryIndexes) != len(stack.TableIndexes) {
+		t.Fatalf("store has %d indexes, stack %d", len(in.GlobalSecondaryIndexes), len(stack.TableIndexes))
+	}
+	for i, g := range in.GlobalSecondaryIndexes {
+		idx := stack.TableIndexes[i]
+		if *g.IndexName != idx || *g.KeySchema[0].AttributeName != idx+"pk" || *g.KeySchema[1].AttributeName != idx+"sk" ||
+			string(g.Projection.ProjectionType) != "KEYS_ONLY" {
+			t.Errorf("index %d: store %s on %s/%s (%s), stack %s KEYS_ONLY", i, *g.IndexName, *g.KeySchema[0].AttributeName, *g.KeySchema[1].AttributeName, g.Projection.ProjectionType, idx)
+		}
+	}
+	if *in.KeySchema[0].AttributeName != stack.TablePartitionKey || *in.KeySchema[1].AttributeName != stack.TableSortKey ||
+		string(in.StreamSpecification.StreamViewType) != "NEW_IMAGE" || dynamo.AttrTTL != stack.TableTTLAttribute {
+		t.Errorf("store keys %s/%s stream %s ttl %s differ from the stack's", *in.KeySchema[0].AttributeName, *in.KeySchema[1].AttributeName, in.StreamSpecification.StreamViewType, dynamo.AttrTTL)
+	}
+}
+
 func TestTable(t *testing.T) {
 	for _, s := range []synthesized{def, ext} {
 		check(t, s.name+" table count", func() { s.tpl.ResourceCountIs(jsii.String("AWS::DynamoDB::Table"), jsii.Number(1)) })
@@ -639,7 +659,7 @@ func TestLeastPrivilege(t *testing.T) {
 	// Resource "*" is acceptable only for actions without resource-level permissions.
 	starOK := func(a string) bool {
 		return strings.HasPrefix(a, "xray:") || map[string]bool{
-			"dynamodb:ListStreams": true,
+			"dynamodb:ListStreams":   true,
 			"logs:CreateLogDelivery": true, "logs:GetLogDelivery": true, "logs:UpdateLogDelivery": true,
 			"logs:DeleteLogDelivery": true, "logs:ListLogDeliveries": true, "logs:PutResourcePolicy": true,
 			"logs:DescribeResourcePolicies": true, "logs:DescribeLogGroups": true,
