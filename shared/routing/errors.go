@@ -29,6 +29,7 @@ const (
 	ReasonCapacity  = "over_capacity" // the agent has no free slot or is not in an allowed status
 	ReasonDuplicate = "duplicate"     // an idempotency key was already claimed
 	ReasonNoLoad    = "no_open_conversations"
+	ReasonInUse     = "in_use" // the item is still referenced (an agent with open conversations, a team with members)
 )
 
 // Error is the one error type of Switchboard. Message is safe to show to

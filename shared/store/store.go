@@ -104,13 +104,15 @@ type Tx struct {
 	// then published from the store at least once, in commit order per Key
 	// (see OutboxFeed). A crash after Commit loses none of them.
 	Outbox []OutboxEvent
+	// Deletes remove agents, teams, channels and workflow drafts (see Delete).
+	Deletes []Delete
 }
 
 // Empty reports whether tx writes nothing.
 func (tx Tx) Empty() bool {
 	return len(tx.Conversations)+len(tx.Contacts)+len(tx.Agents)+len(tx.Teams)+len(tx.Channels)+
 		len(tx.Workflows)+len(tx.Versions)+len(tx.Loads)+len(tx.Cursors)+len(tx.Claims)+
-		len(tx.Events)+len(tx.Notifications)+len(tx.Outbox) == 0
+		len(tx.Events)+len(tx.Notifications)+len(tx.Outbox)+len(tx.Deletes) == 0
 }
 
 // Versioned writes: ExpectVersion 0 creates the item and fails with ReasonExists

@@ -265,6 +265,7 @@ func validate(tx store.Tx) error {
 			errs = append(errs, routing.Invalid("outbox.key", "outbox.key: a key is required"))
 		}
 	}
+	errs = append(errs, validateDeletes(tx, item)...)
 	for _, c := range tx.Claims {
 		if len(c.Value) > store.MaxClaimValue {
 			errs = append(errs, routing.Invalid("claims.value", "claims.value: longer than %d bytes", store.MaxClaimValue))
@@ -469,6 +470,9 @@ func prepare(btx *bbolt.Tx, c *caches, tx store.Tx, enc *encoded) (*prepared, er
 			return nil, routing.Conflict(routing.ReasonExists, "workflow %q version %d is already published", v.WorkflowID, v.Number)
 		}
 		p.put(bVersions, key, enc.versions[i])
+	}
+	if err := p.deletes(btx, tx.Deletes); err != nil {
+		return nil, err
 	}
 	for _, l := range tx.Loads {
 		if err := p.load(btx, l); err != nil {

@@ -338,6 +338,9 @@ func buildTxOps(tx store.Tx, now time.Time) ([]writeOp, error) {
 		}
 	}
 
+	if err := b.deletes(tx.Deletes); err != nil {
+		return nil, err
+	}
 	for i, l := range tx.Loads {
 		field := fmt.Sprintf("loads[%d]", i)
 		if l.AgentID == "" {
