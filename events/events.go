@@ -15,9 +15,12 @@ const Source = "switchboard"
 
 // Detail types.
 const (
-	ConversationOpened  = "conversation.opened"
-	ConversationClosed  = "conversation.closed"
-	ConversationRouted  = "conversation.routed" // assigned or queued
+	ConversationOpened = "conversation.opened"
+	ConversationClosed = "conversation.closed"
+	ConversationRouted = "conversation.routed" // assigned or queued
+	// HandoffRequested: a conversation left the bot phase for people; the
+	// dispatcher runs the handoff_requested workflows, or routes it.
+	HandoffRequested    = "conversation.handoff"
 	MessageReceived     = "message.received"
 	ContactFieldChanged = "contact.field_changed"
 	ShortcutInvoked     = "shortcut.invoked"
@@ -55,6 +58,17 @@ type ConversationOpenedDetail struct {
 	Source         string `json:"source"` // contact or agent
 	Reopened       bool   `json:"reopened"`
 	Text           string `json:"text,omitempty"` // the first message
+	// Bot: it opened in a bot's hands; it is routed when it is handed off, not now.
+	Bot bool `json:"bot,omitempty"`
+}
+
+// HandoffDetail is published when a conversation is handed from the bot to people.
+type HandoffDetail struct {
+	ConversationID string `json:"conversationId"`
+	ChannelID      string `json:"channelId"`
+	Reason         string `json:"reason"`
+	By             string `json:"by"`
+	TeamID         string `json:"teamId,omitempty"`
 }
 
 // ConversationClosedDetail is published when a conversation closes.

@@ -180,6 +180,7 @@ var detailTypes = map[string]any{
 	events.ContactFieldChanged: &events.ContactFieldChangedDetail{},
 	events.ShortcutInvoked:     &events.ShortcutInvokedDetail{},
 	events.CapacityReleased:    &events.CapacityReleasedDetail{},
+	events.HandoffRequested:    &events.HandoffDetail{},
 }
 
 func TestEventBridgeSamples(t *testing.T) {

@@ -276,6 +276,8 @@ type SweepResult struct {
 	Routed       int `json:"routed"`
 	// Repaired counts stranded conversations found and routed (each is also logged as an error).
 	Repaired int `json:"repaired"`
+	// HandedOff counts bot-phase conversations handed off by a timer rule (silence, maximum bot time).
+	HandedOff int `json:"handedOff"`
 }
 
 // Sweep runs the periodic duties: warns agents whose session ends within
@@ -320,6 +322,9 @@ func (e *Engine) Sweep(ctx context.Context) (SweepResult, error) {
 		return nil
 	})
 	if err != nil {
+		return res, err
+	}
+	if res.HandedOff, err = e.botTimers(ctx); err != nil {
 		return res, err
 	}
 	res.Repaired, err = e.repairStranded(ctx)
@@ -498,10 +503,15 @@ func (e *Engine) CreateChannel(ctx context.Context, ch routing.Channel, actor Ac
 	if err := nonEmpty("secretRef", ch.SecretRef); err != nil {
 		return routing.Channel{}, err
 	}
-	if team := ch.Config["team"]; team != "" {
-		if _, err := e.store.GetTeam(ctx, team); routing.IsNotFound(err) {
-			return routing.Channel{}, routing.Invalid("config.team", "team %q does not exist", team)
+	for _, key := range []string{"team", CfgHandoffTeam} {
+		if team := ch.Config[key]; team != "" {
+			if _, err := e.store.GetTeam(ctx, team); routing.IsNotFound(err) {
+				return routing.Channel{}, routing.Invalid("config."+key, "team %q does not exist", team)
+			}
 		}
+	}
+	if _, err := parseBotRules(ch.Config); err != nil {
+		return routing.Channel{}, err
 	}
 	ch.CreatedAt = e.clock.Now()
 	err := e.store.Commit(ctx, store.Tx{Channels: []store.ChannelWrite{{Value: ch}}})

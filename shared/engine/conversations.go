@@ -84,6 +84,10 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 	}
 	contact.UpdatedAt = now
 
+	rules, err := parseBotRules(ch.Config)
+	if err != nil {
+		rules = botRules{on: ch.Config[CfgBot] == "true"} // saved before rules were checked: the phase, without rules
+	}
 	var conv routing.Conversation
 	var convVersion int64
 	opened, reopened := false, false
@@ -101,6 +105,9 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 		if err == nil && last.ClosedAt != nil && now.Sub(*last.ClosedAt) <= e.cfg.ReopenWindow {
 			conv, convVersion, reopened = last, last.Version, true
 			conv.Status, conv.ClosedAt, conv.AssigneeID, conv.PendingSince = routing.ConvPending, nil, "", now
+			if rules.on {
+				enterBot(&conv, now)
+			}
 		}
 	}
 	if conv.ID == "" {
@@ -108,9 +115,14 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 		conv = routing.Conversation{
 			ID: e.ids.New("conv"), ContactID: contact.ID, ChannelID: ch.ID, Status: routing.ConvPending,
 			Source: "contact", OpenedAt: now, PendingSince: now,
-			// a channel fronted by an automated assistant opens conversations with the bot replying
-			BotActive: ch.Config["bot"] == "true",
 		}
+		if rules.on { // a channel fronted by a chatbot: the bot holds it until a handoff
+			enterBot(&conv, now)
+		}
+	}
+	var handoff store.Tx // the contact asked for a person: written after the message that asked
+	if conv.Status == routing.ConvBot && rules.asksForPerson(in.Text, contact.Language) {
+		e.handoff(&handoff, &conv, routing.Handoff{Reason: routing.HandoffContactAsked, TeamID: rules.team}, System, "")
 	}
 	conv.LastIncomingAt = ptr(now)
 	conv.Inbound++
@@ -126,6 +138,9 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 	case reopened:
 		tx.Events = append(tx.Events, e.event(conv.ID, routing.EvReopened, contactActor, "", nil))
 	}
+	if (opened || reopened) && conv.Bot != nil {
+		tx.Events = append(tx.Events, e.event(conv.ID, routing.EvBotStarted, System, "", map[string]any{"channelId": ch.ID}))
+	}
 	msg := e.event(conv.ID, routing.EvMessageIn, contactActor, "", map[string]any{"messageId": in.MessageID, "text": in.Text})
 	if in.Answer != "" {
 		msg.Data["answer"] = in.Answer
@@ -133,10 +148,13 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 	tx.Events = append(tx.Events, msg)
 	if opened || reopened {
 		tx.Outbox = append(tx.Outbox, e.busEvent(conv.ID, events.ConversationOpened, events.ConversationOpenedDetail{
-			ConversationID: conv.ID, ContactID: contact.ID, ChannelID: ch.ID, Source: "contact", Reopened: reopened, Text: in.Text}))
+			ConversationID: conv.ID, ContactID: contact.ID, ChannelID: ch.ID, Source: "contact", Reopened: reopened, Text: in.Text,
+			Bot: conv.Bot != nil}))
 	}
 	tx.Outbox = append(tx.Outbox, e.busEvent(conv.ID, events.MessageReceived, events.MessageReceivedDetail{
 		ConversationID: conv.ID, ContactID: contact.ID, MessageID: in.MessageID, Text: in.Text, Answer: in.Answer, Seq: conv.Inbound}))
+	tx.Events = append(tx.Events, handoff.Events...)
+	tx.Outbox = append(tx.Outbox, handoff.Outbox...)
 	if err := e.store.Commit(ctx, tx); err != nil {
 		return IngestResult{}, err
 	}
@@ -213,6 +231,9 @@ func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Acto
 		}
 		if conv.Status == routing.ConvClosed {
 			return AssignResult{}, routing.Conflict("closed", "conversation %s is closed", convID)
+		}
+		if err := inBotPhase(conv); err != nil {
+			return AssignResult{}, err
 		}
 		// An automatic assignment decided on a read that may lag (a queue
 		// index, an event): it acts only on a conversation still pending
@@ -409,6 +430,9 @@ func (e *Engine) assignTx(conv routing.Conversation, agent routing.Agent, team s
 	if note != "" {
 		text += ": " + note
 	}
+	if prev == "" {
+		text += handoffNote(conv) // the first people to see it learn why the bot let it go
+	}
 	tx.Notifications = []routing.Notification{e.notify(agent.ID, routing.NoteAssignment, conv.ID, text)}
 	return tx
 }
@@ -454,6 +478,9 @@ func (e *Engine) Take(ctx context.Context, convID string, actor Actor) (AssignRe
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		conv, err := e.store.GetConversation(ctx, convID)
 		if err != nil {
+			return AssignResult{}, err
+		}
+		if err := inBotPhase(conv); err != nil {
 			return AssignResult{}, err
 		}
 		if conv.Status != routing.ConvPending {
@@ -684,6 +711,9 @@ func (e *Engine) SendMessage(ctx context.Context, convID string, msg Outbound, a
 	if err := e.authorize(ctx, actor, conv); err != nil {
 		return routing.Event{}, err
 	}
+	if msg.Fallback && !actor.IsBot() {
+		return routing.Event{}, routing.Invalid("fallback", "only a bot reports a fallback")
+	}
 	contact, err := e.store.GetContact(ctx, conv.ContactID)
 	if err != nil {
 		return routing.Event{}, err
@@ -726,8 +756,11 @@ func (e *Engine) SendMessage(ctx context.Context, convID string, msg Outbound, a
 		if sendErr == nil {
 			next := conv
 			next.LastOutgoingAt = ptr(e.clock.Now())
-			if actor.IsPerson() && next.BotActive {
+			if actor.IsPerson() && !actor.IsBot() && next.BotActive {
 				next.BotActive = false
+			}
+			if actor.IsBot() && next.Bot != nil {
+				e.botReplied(ctx, &tx, &next, msg.Fallback)
 			}
 			tx.Conversations = []store.ConversationWrite{{Value: next, ExpectVersion: conv.Version}}
 		}
@@ -899,6 +932,15 @@ func (e *Engine) UpdateContact(ctx context.Context, contactID string, p ContactP
 // authorize checks that actor may act on conv: supervisors and admins on all,
 // agents on conversations assigned to them or pending in one of their teams.
 func (e *Engine) authorize(ctx context.Context, actor Actor, conv routing.Conversation) error {
+	if actor.IsBot() {
+		if conv.Status == routing.ConvBot {
+			return nil
+		}
+		return forbidden("conversation %s is not in the bot phase: a bot acts only on those", conv.ID)
+	}
+	if conv.Status == routing.ConvBot && actor.IsPerson() {
+		return nil // any person may look at, or hand off, what the bot holds
+	}
 	if actor.atLeast(routing.RoleSupervisor) {
 		return nil
 	}

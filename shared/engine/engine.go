@@ -60,6 +60,8 @@ type Outbound struct {
 	Options []Option
 	// Key makes delivery idempotent: a retried send with the same key is one message.
 	Key string
+	// Fallback: the bot says this reply is its "did not understand" (counted by the handoff rule).
+	Fallback bool
 }
 
 // Option is a choice offered with a question.
@@ -171,7 +173,10 @@ func (a Actor) String() string {
 	return string(a.Kind) + ":" + a.ID
 }
 
-// IsPerson reports whether a person acts.
+// IsBot reports whether a chatbot (a token of role bot) acts.
+func (a Actor) IsBot() bool { return a.Kind == KindAgent && a.Role == routing.RoleBot }
+
+// IsPerson reports whether a person acts (a bot's token counts: it is checked like one, with the bot role).
 func (a Actor) IsPerson() bool { return a.Kind == KindAgent }
 
 // atLeast reports whether the actor is a person with at least role r, or the

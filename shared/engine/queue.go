@@ -176,6 +176,9 @@ func (e *Engine) RouteDefault(ctx context.Context, convID string) (AssignResult,
 		return AssignResult{Status: string(conv.Status), AgentID: conv.AssigneeID, TeamID: conv.TeamID, Version: conv.Version}, nil
 	}
 	team := conv.TeamID
+	if team == "" && conv.Handoff != nil {
+		team = conv.Handoff.TeamID // the team the bot or the rule asked for
+	}
 	if team == "" {
 		if ch, err := e.store.GetChannel(ctx, conv.ChannelID); err == nil {
 			team = ch.Config["team"]

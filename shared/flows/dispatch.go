@@ -40,6 +40,12 @@ func (s *Service) HandleEvent(ctx context.Context, ev events.Event) error {
 			return nil
 		}
 		return s.trigger(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerConversationClosed})
+	case events.HandoffRequested:
+		var d events.HandoffDetail
+		if json.Unmarshal(ev.Detail, &d) != nil {
+			return nil
+		}
+		return s.handedOff(ctx, ev, d)
 	case events.CapacityReleased:
 		var d events.CapacityReleasedDetail
 		if json.Unmarshal(ev.Detail, &d) == nil {
@@ -50,6 +56,9 @@ func (s *Service) HandleEvent(ctx context.Context, ev events.Event) error {
 }
 
 func (s *Service) opened(ctx context.Context, ev events.Event, d events.ConversationOpenedDetail) error {
+	if d.Bot {
+		return nil // the bot holds it: it is routed when it is handed off (handedOff)
+	}
 	started, err := s.triggerCount(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerConversationOpened, Source: d.Source, ChannelID: d.ChannelID, Reopened: d.Reopened, Text: d.Text})
 	if err != nil {
 		return err
@@ -63,6 +72,25 @@ func (s *Service) opened(ctx context.Context, ev events.Event, d events.Conversa
 		return err
 	}
 	return nil
+}
+
+// handedOff routes a conversation that left the bot phase: the
+// handoff_requested workflows that match, or (none) the handoff's team, the
+// channel's team or the default team.
+func (s *Service) handedOff(ctx context.Context, ev events.Event, d events.HandoffDetail) error {
+	started, err := s.triggerCount(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerHandoffRequested, ChannelID: d.ChannelID, Reason: d.Reason})
+	if err != nil {
+		return err
+	}
+	if started > 0 {
+		return nil
+	}
+	_, err = s.eng.RouteDefault(ctx, d.ConversationID)
+	if routing.ErrorCode(err) == routing.CodeInvalid || routing.IsNotFound(err) || routing.IsConflict(err, "") {
+		s.log.Warn("handed-off conversation not routed", "conversation", d.ConversationID, "err", err)
+		return nil
+	}
+	return err
 }
 
 func (s *Service) message(ctx context.Context, ev events.Event, d events.MessageReceivedDetail) error {

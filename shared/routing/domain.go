@@ -13,6 +13,11 @@ const (
 	RoleAgent      Role = "agent"
 	RoleSupervisor Role = "supervisor"
 	RoleAdmin      Role = "admin"
+	// RoleBot is an automated assistant: it reads and answers the
+	// conversations in their bot phase and hands them off to people. It is
+	// below every person's role: no route for agents is open to it unless
+	// it says so.
+	RoleBot Role = "bot"
 )
 
 // Rank orders roles: agent < supervisor < admin.
@@ -29,7 +34,7 @@ func (r Role) Rank() int {
 }
 
 // Valid reports whether r is a known role.
-func (r Role) Valid() bool { return r.Rank() > 0 }
+func (r Role) Valid() bool { return r.Rank() > 0 || r == RoleBot }
 
 // AgentStatus is an agent's presence. Only online agents receive new conversations.
 type AgentStatus string
@@ -53,11 +58,14 @@ const (
 	ConvPending ConversationStatus = "pending"
 	ConvOpen    ConversationStatus = "open"
 	ConvClosed  ConversationStatus = "closed"
+	// ConvBot: the conversation is in its bot phase. A chatbot converses;
+	// nobody is assigned and it is in no queue until it is handed off.
+	ConvBot ConversationStatus = "bot"
 )
 
 // Valid reports whether s is a known conversation status.
 func (s ConversationStatus) Valid() bool {
-	return s == ConvPending || s == ConvOpen || s == ConvClosed
+	return s == ConvPending || s == ConvOpen || s == ConvClosed || s == ConvBot
 }
 
 // Strategy picks an agent of a team.
@@ -196,9 +204,38 @@ type Conversation struct {
 	OnlineOnly bool `json:"onlineOnly,omitempty"`
 	// Inbound counts the contact's messages in this conversation (message.received carries it as seq).
 	Inbound int `json:"inbound,omitempty"`
+	// Bot is the bot phase: set when the conversation opened in a bot's
+	// hands, kept after the handoff (for the stats).
+	Bot *BotPhase `json:"bot,omitempty"`
+	// Handoff is how the conversation left the bot phase for people.
+	Handoff *Handoff `json:"handoff,omitempty"`
 	// Question is the workflow question waiting for the contact's answer, if any.
 	Question *Question `json:"question,omitempty"`
 	Version  int64     `json:"version"`
+}
+
+// BotPhase is a conversation's time in a bot's hands.
+type BotPhase struct {
+	Since     time.Time  `json:"since"`
+	LastReply *time.Time `json:"lastReply,omitempty"` // the bot's last message
+	Fallbacks int        `json:"fallbacks,omitempty"` // replies the bot flagged as "did not understand"
+}
+
+// Handoff reasons.
+const (
+	HandoffContactAsked = "contact_asked" // the contact asked for a person (a keyword)
+	HandoffBotGaveUp    = "bot_gave_up"   // the bot reported its fallback too many times
+	HandoffBotSilent    = "bot_silent"    // the bot did not answer a message in time
+	HandoffMaxBotTime   = "max_bot_time"  // the bot phase lasted its maximum
+)
+
+// Handoff is a conversation's move from the bot to people.
+type Handoff struct {
+	At      time.Time `json:"at"`
+	By      string    `json:"by"`                // "bot:<id>", "agent:<id>", "system" (a rule), "workflow:<id>"
+	Reason  string    `json:"reason"`            // a rule's reason, or the caller's words
+	Summary string    `json:"summary,omitempty"` // for the people who take it
+	TeamID  string    `json:"teamId,omitempty"`  // asked for; else the channel's team
 }
 
 // Question is a multiple-choice question a workflow asked the contact; the
@@ -340,6 +377,8 @@ const (
 	EvMessageFailed   EventType = "message.failed"
 	EvContactUpdated  EventType = "contact.updated"
 	EvBotChanged      EventType = "bot.changed"
+	EvBotStarted      EventType = "bot.started" // the conversation opened (or reopened) in the bot's hands
+	EvHandoff         EventType = "conversation.handoff"
 	EvWorkflowStarted EventType = "workflow.started"
 	EvWorkflowStep    EventType = "workflow.step"
 	EvWorkflowEnded   EventType = "workflow.ended"
@@ -404,6 +443,13 @@ type Workflow struct {
 	Publishing   int       `json:"publishing,omitempty"`
 	PublishingID string    `json:"publishingId,omitempty"`
 	PublishingAt time.Time `json:"publishingAt,omitzero"`
+	// Disabled workflows start no new runs (running ones finish).
+	Disabled bool `json:"disabled,omitempty"`
+	// Priority orders the workflows of one trigger: higher first, then by id.
+	Priority int `json:"priority,omitempty"`
+	// Exclusive: when this workflow matches an event and starts, the
+	// workflows after it (lower priority) do not start for that event.
+	Exclusive bool `json:"exclusive,omitempty"`
 }
 
 // WorkflowVersion is an immutable published version.

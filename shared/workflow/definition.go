@@ -29,12 +29,16 @@ const (
 	TriggerMessageReceived     = "message_received"
 	TriggerContactFieldChanged = "contact_field_changed"
 	TriggerConversationClosed  = "conversation_closed"
+	// TriggerHandoffRequested: a conversation left the bot phase for people
+	// (a handoff by the bot, a person, a workflow or a rule); the workflow
+	// routes it. With none matching, it goes to the handoff's team.
+	TriggerHandoffRequested = "handoff_requested"
 )
 
 // TriggerTypes lists every trigger type, in documentation order.
 var TriggerTypes = []string{
 	TriggerConversationOpened, TriggerShortcut, TriggerMessageReceived,
-	TriggerContactFieldChanged, TriggerConversationClosed,
+	TriggerContactFieldChanged, TriggerConversationClosed, TriggerHandoffRequested,
 }
 
 // Step types.

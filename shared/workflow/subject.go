@@ -121,6 +121,10 @@ func triggerSubject(triggerType, s string) (subject, error) {
 		if triggerType == TriggerContactFieldChanged {
 			return subject{kind: kindString, name: s}, nil
 		}
+	case "reason":
+		if triggerType == TriggerHandoffRequested {
+			return subject{kind: kindString, name: s}, nil
+		}
 	}
 	if ns, name, ok := strings.Cut(s, "."); ok && ns == "contact" {
 		if !identRe.MatchString(name) {
@@ -136,6 +140,8 @@ func triggerSubject(triggerType, s string) (subject, error) {
 		allowed = "text, " + allowed
 	case TriggerContactFieldChanged:
 		allowed = "value, " + allowed
+	case TriggerHandoffRequested:
+		allowed = "reason, " + allowed
 	}
 	return subject{}, fmt.Errorf("unknown subject %q for a %s trigger: use %s", s, triggerType, allowed)
 }

@@ -30,6 +30,8 @@ type TriggerEvent struct {
 	// Field and Value are the changed contact field and its new value.
 	Field string `json:"field,omitempty"`
 	Value string `json:"value,omitempty"`
+	// Reason is a handoff's reason (handoff_requested).
+	Reason string `json:"reason,omitempty"`
 	// Reopened is true when a closed conversation was opened again.
 	Reopened bool `json:"reopened,omitempty"`
 	// Assignments is how many times the conversation had been assigned when
@@ -94,6 +96,8 @@ func (ev TriggerEvent) lookup(s string) (string, bool) {
 	switch s {
 	case "source":
 		v = ev.Source
+	case "reason":
+		v = ev.Reason
 	case "channel":
 		v = ev.ChannelID
 	case "provider":
