@@ -76,7 +76,7 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // guard authenticates, checks the minimum role and maps errors.
-func (a *API) guard(min routing.Role, h AuthedHandler) http.Handler {
+func (a *API) guard(min routing.Role, bots bool, h AuthedHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := a.cfg.Auth.Authenticate(r)
 		if err != nil {
@@ -84,7 +84,7 @@ func (a *API) guard(min routing.Role, h AuthedHandler) http.Handler {
 			return
 		}
 		noteActor(r, p)
-		if p.Role.Rank() < min.Rank() {
+		if !allowed(p.Role, min, bots) {
 			WriteError(w, r, routing.Errorf(routing.CodeForbidden, "this route needs the %s role", min))
 			return
 		}
@@ -98,13 +98,29 @@ func actor(p auth.Principal) engine.Actor { return engine.Person(p.Subject, p.Ro
 
 func (a *API) handle(pattern string, min routing.Role, h AuthedHandler) {
 	a.patterns = append(a.patterns, Route{Pattern: pattern, MinRole: min})
-	a.mux.Handle(pattern, a.guard(min, h))
+	a.mux.Handle(pattern, a.guard(min, false, h))
 }
 
-// Route is one authenticated route and the least role it needs.
+// handleBot registers a route open to people from min up and to bots (the
+// engine then lets a bot act only on conversations in their bot phase).
+func (a *API) handleBot(pattern string, min routing.Role, h AuthedHandler) {
+	a.patterns = append(a.patterns, Route{Pattern: pattern, MinRole: min, Bot: true})
+	a.mux.Handle(pattern, a.guard(min, true, h))
+}
+
+// allowed reports whether role may use a route for min (and bots, if it is open to them).
+func allowed(role, min routing.Role, bots bool) bool {
+	if role == routing.RoleBot {
+		return bots
+	}
+	return role.Rank() >= min.Rank()
+}
+
+// Route is one authenticated route, the least role it needs and whether bots may use it.
 type Route struct {
 	Pattern string
 	MinRole routing.Role
+	Bot     bool
 }
 
 // Routes lists the authenticated routes (for the OpenAPI and role tests).
@@ -123,14 +139,15 @@ func (a *API) routes() {
 	a.handle("GET /v1/me/notifications", agent, a.notifications)
 
 	a.handle("GET /v1/conversations", agent, a.listConversations)
-	a.handle("GET /v1/conversations/{id}", agent, a.getConversation)
-	a.handle("GET /v1/conversations/{id}/events", agent, a.conversationEvents)
+	a.handleBot("GET /v1/conversations/{id}", agent, a.getConversation)
+	a.handleBot("GET /v1/conversations/{id}/events", agent, a.conversationEvents)
 	a.handle("POST /v1/conversations/{id}/assign", agent, a.assign)
 	a.handle("POST /v1/conversations/{id}/take", agent, a.take)
 	a.handle("POST /v1/conversations/{id}/escalate", agent, a.escalate)
-	a.handle("POST /v1/conversations/{id}/messages", agent, a.sendMessage)
+	a.handleBot("POST /v1/conversations/{id}/messages", agent, a.sendMessage)
 	a.handle("POST /v1/conversations/{id}/comments", agent, a.comment)
 	a.handle("POST /v1/conversations/{id}/close", agent, a.close)
+	a.handleBot("POST /v1/conversations/{id}/handoff", agent, a.handoff)
 	a.handle("GET /v1/escalations", supervisor, a.escalations)
 
 	a.handle("GET /v1/contacts/{id}", agent, a.getContact)
@@ -155,6 +172,7 @@ func (a *API) routes() {
 	a.handle("PUT /v1/channels/{id}/secret", admin, a.putChannelSecret)
 
 	a.handle("GET /v1/stats/queues", supervisor, a.queueStats)
+	a.handle("GET /v1/stats/bot", supervisor, a.botStats)
 
 	if a.cfg.Workflows != nil {
 		a.cfg.Workflows.Register(a.handle)

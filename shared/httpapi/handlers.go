@@ -162,7 +162,8 @@ func (a *API) escalate(w http.ResponseWriter, r *http.Request, p auth.Principal)
 
 func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	var body struct {
-		Text string `json:"text"`
+		Text     string `json:"text"`
+		Fallback bool   `json:"fallback"` // a bot's "did not understand" (counted by the channel's handoff rule)
 	}
 	if err := Decode(w, r, &body); err != nil {
 		return err
@@ -170,7 +171,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, p auth.Princip
 	if err := a.checkOutbound(r, p); err != nil {
 		return err
 	}
-	ev, err := a.eng.SendMessage(r.Context(), r.PathValue("id"), engine.Outbound{Text: body.Text}, actor(p))
+	ev, err := a.eng.SendMessage(r.Context(), r.PathValue("id"), engine.Outbound{Text: body.Text, Fallback: body.Fallback}, actor(p))
 	if err != nil {
 		return err
 	}

@@ -102,8 +102,26 @@ type conversationView struct {
 	LastOutgoingAt *time.Time                 `json:"lastOutgoingAt,omitempty"`
 	Assignments    int                        `json:"assignments"`
 	Question       *questionView              `json:"question,omitempty"`
+	Bot            *botPhaseView              `json:"bot,omitempty"`
+	Handoff        *handoffView               `json:"handoff,omitempty"`
 	Version        int64                      `json:"version"`
 	Contact        *contactView               `json:"contact,omitempty"`
+}
+
+// botPhaseView is a conversation's time in the bot's hands.
+type botPhaseView struct {
+	Since     *time.Time `json:"since,omitempty"`
+	LastReply *time.Time `json:"lastReply,omitempty"`
+	Fallbacks int        `json:"fallbacks"`
+}
+
+// handoffView is how a conversation left the bot for people.
+type handoffView struct {
+	At      *time.Time `json:"at,omitempty"`
+	By      string     `json:"by"`
+	Reason  string     `json:"reason"`
+	Summary string     `json:"summary,omitempty"`
+	TeamID  string     `json:"teamId,omitempty"`
 }
 
 func viewConversation(c routing.Conversation) conversationView {
@@ -126,6 +144,12 @@ func viewConversation(c routing.Conversation) conversationView {
 			opts = []routing.AnswerOption{}
 		}
 		v.Question = &questionView{WorkflowID: q.WorkflowID, Text: q.Text, Options: opts, Attempts: q.Attempts, MaxAttempts: q.MaxAttempts, AskedAt: timePtr(q.AskedAt)}
+	}
+	if b := c.Bot; b != nil {
+		v.Bot = &botPhaseView{Since: timePtr(b.Since), LastReply: timeOpt(b.LastReply), Fallbacks: b.Fallbacks}
+	}
+	if h := c.Handoff; h != nil {
+		v.Handoff = &handoffView{At: timePtr(h.At), By: h.By, Reason: h.Reason, Summary: h.Summary, TeamID: h.TeamID}
 	}
 	return v
 }

@@ -7,9 +7,11 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/switchboard-oss/switchboard/shared/auth"
 	"github.com/switchboard-oss/switchboard/shared/httpapi"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
@@ -65,6 +67,8 @@ func TestRolesPerRoute(t *testing.T) {
 			{"POST", "/v1/channels", map[string]any{"id": fmt.Sprintf("ch%d", i), "provider": "generic", "secretRef": "file:x"}, routing.RoleAdmin},
 			{"PUT", "/v1/channels/x/secret", map[string]any{"secret": "s"}, routing.RoleAdmin},
 			{"GET", "/v1/stats/queues", nil, routing.RoleSupervisor},
+			{"GET", "/v1/stats/bot", nil, routing.RoleSupervisor},
+			{"POST", "/v1/conversations/" + c + "/handoff", map[string]any{"reason": "r"}, routing.RoleAgent}, // 409: not in the bot phase
 			{"POST", "/v1/dev/clock/advance", map[string]any{"duration": "1s"}, routing.RoleAdmin},
 			{"POST", "/v1/workflows", fmt.Sprintf(shortcutDef, i), routing.RoleAdmin},
 			{"GET", "/v1/workflows", nil, routing.RoleAdmin},
@@ -101,6 +105,18 @@ func TestRolesPerRoute(t *testing.T) {
 				t.Errorf("%s %s without a token: %d", rt.method, rt.path, r.Status)
 			}
 			covered[rt.method+" "+pattern(rt.path)] = true
+		}
+	}
+	// a bot reads, answers and hands off only conversations in their bot
+	// phase: on everything else, every route is 403
+	botTok, err := e.m.Signer.Sign(auth.Principal{Subject: "helper-bot", Role: routing.RoleBot}, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := fresh()
+	for _, rt := range table(c, e.conv(c).str("contactId"), 999) {
+		if r := e.call(rt.method, rt.path, botTok, rt.body); r.Status != 403 {
+			t.Errorf("bot %s %s: %d, want 403: %s", rt.method, rt.path, r.Status, r.Raw)
 		}
 	}
 	// every authenticated route is in the table
@@ -229,6 +245,7 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 	}
 	documented := map[string]bool{}
 	roles := map[string]string{} // operation -> its x-role
+	bots := map[string]bool{}    // operation -> open to bots (x-bot)
 	for path, ops := range doc.Paths {
 		for method, op := range ops {
 			if method == "parameters" {
@@ -238,6 +255,7 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 			documented[key] = true
 			var o struct {
 				Role      string         `yaml:"x-role"`
+				Bot       bool           `yaml:"x-bot"`
 				Responses map[string]any `yaml:"responses"`
 			}
 			b, _ := yaml.Marshal(op)
@@ -245,6 +263,7 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 				t.Fatalf("%s: %v", key, err)
 			}
 			roles[key] = o.Role
+			bots[key] = o.Bot
 			has4xx := false
 			for status := range o.Responses {
 				has4xx = has4xx || (len(status) == 3 && status[0] == '4')
@@ -265,6 +284,9 @@ func TestOpenAPIMatchesHandler(t *testing.T) {
 		served[r.Pattern] = true
 		if want := string(r.MinRole); roles[r.Pattern] != want && documented[r.Pattern] {
 			t.Errorf("%s: x-role %q, but the route needs %s", r.Pattern, roles[r.Pattern], want)
+		}
+		if bots[r.Pattern] != r.Bot && documented[r.Pattern] {
+			t.Errorf("%s: x-bot %v, but the route is open to bots: %v", r.Pattern, bots[r.Pattern], r.Bot)
 		}
 	}
 	var missing, extra []string

@@ -168,7 +168,7 @@ func TestS4CloseCommentContactAndBot(t *testing.T) {
 		}
 	}
 
-	// a bot channel's conversation shows the assistant replying until a human gets it
+	// a bot channel's conversation stays with the bot: no queue, no assignment until a handoff
 	raw := []byte(`{"channelId":"bot","messageId":"b1","from":"+34600999888","text":"hi"}`)
 	e.must(e.signedWebhook(raw, e.sign(raw)), 200)
 	e.settle()
@@ -177,11 +177,16 @@ func TestS4CloseCommentContactAndBot(t *testing.T) {
 		t.Fatal(err)
 	}
 	bc := e.conv(ct.OpenConversationID)
-	if bc.get("botActive") != true || bc.str("status") != "pending" {
+	if bc.get("botActive") != true || bc.str("status") != "bot" {
 		t.Fatalf("bot conversation: %s", bc.Raw)
 	}
-	e.must(e.call("POST", "/v1/conversations/"+bc.str("id")+"/assign", e.admin, map[string]any{"agentId": "ag"}), 200)
-	if e.conv(bc.str("id")).get("botActive") != false {
-		t.Fatal("assigning to a human did not turn the bot off")
+	if r := e.call("POST", "/v1/conversations/"+bc.str("id")+"/assign", e.admin, map[string]any{"agentId": "ag"}); r.Status != 409 || r.str("error.reason") != "bot_phase" && !strings.Contains(r.str("error.message"), "bot phase") {
+		t.Fatalf("assigning in the bot phase: %d %s", r.Status, r.Raw)
+	}
+	e.must(e.call("POST", "/v1/conversations/"+bc.str("id")+"/handoff", e.admin, map[string]any{"reason": "supervisor takes over", "teamId": "front"}), 200)
+	e.settle()
+	after := e.conv(bc.str("id"))
+	if after.get("botActive") != false || after.str("status") != "open" || after.str("handoff.reason") != "supervisor takes over" {
+		t.Fatalf("after the handoff: %s", after.Raw)
 	}
 }
