@@ -32,6 +32,9 @@ func (s *Service) RunShortcut(ctx context.Context, convID, workflowID string, fo
 	if err != nil {
 		return "", err
 	}
+	if w.Disabled {
+		return "", routing.Conflict("disabled", "workflow %s is disabled", workflowID)
+	}
 	p, err := s.version(ctx, workflowID, w.PublishedVersion)
 	if err != nil {
 		return "", err

@@ -122,9 +122,11 @@ func (s *Service) trigger(ctx context.Context, ev events.Event, convID string, t
 	return err
 }
 
-// triggerCount starts the matching workflows and says how many matched.
+// triggerCount starts the matching workflows in dispatch order (priority,
+// then id) and says how many started; an exclusive workflow that starts
+// stops the ones after it.
 func (s *Service) triggerCount(ctx context.Context, ev events.Event, convID string, trig workflow.TriggerEvent) (int, error) {
-	live, err := s.live(ctx, trig.Type)
+	live, err := s.candidates(ctx, trig.Type)
 	if err != nil || len(live) == 0 {
 		return 0, err
 	}
@@ -147,7 +149,7 @@ func (s *Service) triggerCount(ctx context.Context, ev events.Event, convID stri
 		if !p.def.Matches(trig) {
 			continue
 		}
-		_, err := s.start(ctx, p, convID, ev.ID, trig, map[string]string{})
+		_, err := s.start(ctx, p.published, convID, ev.ID, trig, map[string]string{})
 		if routing.ErrorCode(err) == routing.CodeInvalid {
 			// refused for good (an input over Step Functions' 256 KiB): say so on
 			// the timeline and let the conversation be routed as if it had not matched
@@ -161,6 +163,9 @@ func (s *Service) triggerCount(ctx context.Context, ev events.Event, convID stri
 			return n, err
 		}
 		n++
+		if p.exclusive {
+			break
+		}
 	}
 	return n, nil
 }

@@ -22,6 +22,7 @@ func (s *Service) Register(handle func(pattern string, min routing.Role, h httpa
 	handle("POST /v1/workflows/{id}/publish", routing.RoleAdmin, s.httpPublish)
 	handle("GET /v1/workflows/{id}/asl", routing.RoleAdmin, s.httpASL)
 	handle("GET /v1/workflows/{id}/graph", routing.RoleAdmin, s.httpGraph)
+	s.registerControl(handle)
 	handle("GET /v1/shortcuts", routing.RoleAgent, s.httpShortcuts)
 	handle("POST /v1/conversations/{id}/shortcuts/{workflowId}", routing.RoleAgent, s.httpRunShortcut)
 }
@@ -34,24 +35,17 @@ type workflowView struct {
 	PublishedVersion int             `json:"publishedVersion"`
 	UpdatedAt        string          `json:"updatedAt"`
 	Version          int64           `json:"version"`
+	Disabled         bool            `json:"disabled"`
+	Priority         int             `json:"priority"`
+	Exclusive        bool            `json:"exclusive"`
 	Definition       json.RawMessage `json:"definition"`
 }
 
 func view(w routing.Workflow) workflowView {
-	return workflowView{ID: w.ID, Name: w.Name, Trigger: w.Trigger, PublishedVersion: w.PublishedVersion, UpdatedAt: w.UpdatedAt.Format("2006-01-02T15:04:05Z07:00"), Version: w.Version, Definition: w.Definition}
+	return workflowView{ID: w.ID, Name: w.Name, Trigger: w.Trigger, PublishedVersion: w.PublishedVersion, UpdatedAt: w.UpdatedAt.Format("2006-01-02T15:04:05Z07:00"), Version: w.Version, Disabled: w.Disabled, Priority: w.Priority, Exclusive: w.Exclusive, Definition: w.Definition}
 }
 
-func versionParam(r *http.Request) (int64, error) {
-	v := r.URL.Query().Get("version")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 1 {
-		return 0, routing.Invalid("version", "version must be a positive whole number")
-	}
-	return n, nil
-}
+func versionParam(r *http.Request) (int64, error) { return httpapi.VersionQuery(r) }
 
 // httpSave takes the definition itself as the body, JSON or YAML.
 func (s *Service) httpSave(w http.ResponseWriter, r *http.Request, p auth.Principal) error {

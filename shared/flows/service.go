@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -255,27 +254,15 @@ func (s *Service) version(ctx context.Context, id string, n int) (*published, er
 	return p, nil
 }
 
-// live returns the live version of every published workflow with the trigger type.
+// live returns the live version of every enabled, published workflow with
+// the trigger type, in dispatch order (see candidates).
 func (s *Service) live(ctx context.Context, trigger string) ([]*published, error) {
-	var out []*published
-	err := store.ForEach(ctx, s.st.ListWorkflows, func(w routing.Workflow) error {
-		if w.PublishedVersion == 0 {
-			return nil
-		}
-		v, err := s.version(ctx, w.ID, w.PublishedVersion)
-		if err != nil {
-			return err
-		}
-		if trigger == "" || v.def.Trigger.Type == trigger {
-			out = append(out, v)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+	cs, err := s.candidates(ctx, trigger)
+	out := make([]*published, len(cs))
+	for i, c := range cs {
+		out[i] = c.published
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].v.WorkflowID < out[j].v.WorkflowID })
-	return out, nil
+	return out, err
 }
 
 func waits(def *workflow.Definition) bool {

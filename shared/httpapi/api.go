@@ -148,6 +148,7 @@ func (a *API) routes() {
 	a.handle("POST /v1/conversations/{id}/comments", agent, a.comment)
 	a.handle("POST /v1/conversations/{id}/close", agent, a.close)
 	a.handleBot("POST /v1/conversations/{id}/handoff", agent, a.handoff)
+	a.deleteRoutes()
 	a.handle("GET /v1/escalations", supervisor, a.escalations)
 
 	a.handle("GET /v1/contacts/{id}", agent, a.getContact)
