@@ -299,13 +299,13 @@ func (a *API) createTeam(w http.ResponseWriter, r *http.Request, p auth.Principa
 		ID         string           `json:"id"`
 		Name       string           `json:"name"`
 		Strategy   routing.Strategy `json:"strategy"`
-		OnlineOnly bool             `json:"onlineOnly"`
+		OnlineOnly *bool            `json:"onlineOnly"` // absent: online only (engine.DefaultOnlineOnly)
 		Mode       routing.Mode     `json:"mode"`
 	}
 	if err := Decode(w, r, &body); err != nil {
 		return err
 	}
-	t, err := a.eng.CreateTeam(r.Context(), routing.Team{ID: body.ID, Name: body.Name, Strategy: body.Strategy, OnlineOnly: body.OnlineOnly, Mode: body.Mode}, actor(p))
+	t, err := a.eng.CreateTeamSpec(r.Context(), engine.TeamSpec{ID: body.ID, Name: body.Name, Strategy: body.Strategy, OnlineOnly: body.OnlineOnly, Mode: body.Mode}, actor(p))
 	if err != nil {
 		return err
 	}

@@ -148,3 +148,20 @@ func TestDeleteTeamAgentChannel(t *testing.T) {
 	}
 	e.must(e.call("DELETE", "/v1/teams/support", e.admin, nil), 204)
 }
+
+// Issue 9.10: POST /v1/teams without onlineOnly makes an online-only team;
+// an explicit false is kept.
+func TestNewTeamDefaultsToOnlineOnly(t *testing.T) {
+	e := start(t, "")
+	r := e.must(e.call("POST", "/v1/teams", e.admin, map[string]any{"id": "absent", "name": "A"}), 201)
+	if r.get("onlineOnly") != true {
+		t.Fatalf("created without onlineOnly: %s", r.Raw)
+	}
+	r = e.must(e.call("POST", "/v1/teams", e.admin, map[string]any{"id": "off", "name": "O", "onlineOnly": false}), 201)
+	if r.get("onlineOnly") != false {
+		t.Fatalf("created with onlineOnly false: %s", r.Raw)
+	}
+	if r := e.must(e.call("GET", "/v1/teams/absent", e.admin, nil), 200); r.get("onlineOnly") != true {
+		t.Fatalf("stored: %s", r.Raw)
+	}
+}
