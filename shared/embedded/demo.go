@@ -150,6 +150,18 @@ var DemoAgents = []routing.Agent{
 // DemoChannelID is the demo generic webhook channel.
 const DemoChannelID = "web"
 
+// DemoBotChannelID is the demo chatbot-first channel: its conversations stay
+// with a bot until a handoff (the same webhook secret as DemoChannelID).
+const DemoBotChannelID = "web-bot"
+
+// DemoBotConfig is the demo bot channel's config: the bot phase and its
+// handoff rules (docs/operations.md, "A chatbot first").
+var DemoBotConfig = map[string]string{
+	"bot": "true", "team": "general",
+	"handoffKeywords": "agent,human,person", "handoffKeywords.es": "agente,humano,persona",
+	"handoffAfterFallbacks": "2", "handoffAfterSilence": "2m", "handoffMaxBotTime": "15m",
+}
+
 // LoadDemo loads the demo data into an empty store (a store with any team,
 // agent, channel or workflow is left as it is: edited drafts are never
 // reverted) and signs 24-hour tokens for the demo users it holds.
@@ -202,7 +214,12 @@ func createDemo(ctx context.Context, m *Main) error {
 	}
 	ch := routing.Channel{ID: DemoChannelID, Provider: "generic", ExternalID: DemoChannelID, Name: "Web chat (generic webhook)",
 		SecretRef: "file:" + DemoChannelID, Config: map[string]string{"team": "general"}}
-	_, err := m.Engine.CreateChannel(ctx, ch, admin)
+	if _, err := m.Engine.CreateChannel(ctx, ch, admin); err != nil {
+		return err
+	}
+	bot := routing.Channel{ID: DemoBotChannelID, Provider: "generic", ExternalID: DemoBotChannelID, Name: "Web chat with a chatbot first",
+		SecretRef: "file:" + DemoChannelID, Config: DemoBotConfig}
+	_, err := m.Engine.CreateChannel(ctx, bot, admin)
 	return err
 }
 

@@ -277,7 +277,7 @@ func (m *Main) Advance(ctx context.Context, d time.Duration) (time.Time, error) 
 	return target, m.tick(ctx)
 }
 
-// nextDeadline is the earliest of the session timers and the workflow timers.
+// nextDeadline is the earliest of the session timers, the workflow timers and the bot rules.
 func (m *Main) nextDeadline(ctx context.Context) (time.Time, bool, error) {
 	t, ok, err := m.Engine.NextSessionDeadline(ctx)
 	if err != nil {
@@ -285,6 +285,13 @@ func (m *Main) nextDeadline(ctx context.Context) (time.Time, bool, error) {
 	}
 	if w, wok := m.Runner.ASL.NextWake(); wok && (!ok || w.Before(t)) {
 		t, ok = w, true
+	}
+	b, bok, err := m.Engine.NextBotDeadline(ctx) // bot handoff rules: silence, maximum bot time
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	if bok && (!ok || b.Before(t)) {
+		t, ok = b, true
 	}
 	return t, ok, nil
 }

@@ -165,10 +165,13 @@ var System = Actor{Kind: KindSystem, ID: "system"}
 // Workflow returns an actor for a workflow run.
 func Workflow(id string) Actor { return Actor{Kind: KindWorkflow, ID: id} }
 
-// String is the timeline form: "agent:ana", "workflow:wf_1", "system".
+// String is the timeline form: "agent:ana", "bot:helper", "workflow:wf_1", "system".
 func (a Actor) String() string {
 	if a.Kind == KindSystem || a.ID == "" {
 		return string(a.Kind)
+	}
+	if a.IsBot() {
+		return "bot:" + a.ID
 	}
 	return string(a.Kind) + ":" + a.ID
 }

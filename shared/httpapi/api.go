@@ -146,7 +146,7 @@ func (a *API) routes() {
 	a.handle("POST /v1/conversations/{id}/escalate", agent, a.escalate)
 	a.handleBot("POST /v1/conversations/{id}/messages", agent, a.sendMessage)
 	a.handle("POST /v1/conversations/{id}/comments", agent, a.comment)
-	a.handle("POST /v1/conversations/{id}/close", agent, a.close)
+	a.handleBot("POST /v1/conversations/{id}/close", agent, a.close) // a bot may finish what it holds
 	a.handleBot("POST /v1/conversations/{id}/handoff", agent, a.handoff)
 	a.deleteRoutes()
 	a.handle("GET /v1/escalations", supervisor, a.escalations)
