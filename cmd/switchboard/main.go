@@ -28,7 +28,7 @@ const usage = `switchboard: conversation routing engine
 Usage:
   switchboard dev [--addr 127.0.0.1:8080] [--data ./.switchboard] [--virtual-clock] [--demo] [--log-format text|json]
                  [--store dynamodb --table NAME [--dynamodb-endpoint URL] [--create-table]]
-  switchboard token --agent ID [--role agent|supervisor|admin] [--data ./.switchboard] [--ttl 24h]
+  switchboard token --agent ID [--role agent|supervisor|admin|bot] [--data ./.switchboard] [--ttl 24h]
   switchboard workflow validate|compile|graph|simulate FILE
   switchboard bench [--conversations N] [--agents N] [--workers N] [--strategies least_open,round_robin] [--nosync]
   switchboard version
@@ -157,7 +157,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	agent := fs.String("agent", "", "agent id")
-	role := fs.String("role", "", "agent, supervisor or admin (default: the agent's role in the store, which needs the server stopped)")
+	role := fs.String("role", "", "agent, supervisor, admin or bot (default: the agent's role in the store, which needs the server stopped)")
 	data := fs.String("data", envOr("SWITCHBOARD_DATA", ".switchboard"), "data folder")
 	ttl := fs.Duration("ttl", 24*time.Hour, "token lifetime")
 	if err := fs.Parse(args); err != nil {
@@ -168,7 +168,7 @@ func token(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if *role != "" {
 		if !routing.Role(*role).Valid() {
-			return errors.New("--role must be agent, supervisor or admin")
+			return errors.New("--role must be agent, supervisor, admin or bot")
 		}
 		key, err := auth.LoadOrCreateKey(filepath.Join(*data, "jwt.key"))
 		if err != nil {
