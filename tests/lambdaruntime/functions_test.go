@@ -77,6 +77,9 @@ type fixture struct {
 	dir   string
 	ddb   string // DynamoDB Local endpoint
 	procs map[string]*proc
+	srv   *dynamolocal.Server
+	// relayed holds the stream records already handed to the relay.
+	relayed map[string]bool
 }
 
 func (f *fixture) env(fn string) map[string]string {
@@ -92,7 +95,7 @@ func setup(t *testing.T) *fixture {
 	ddb := dynamolocal.Shared(t)
 	dir := buildFunctions(t)
 	ctx := context.Background()
-	f := &fixture{table: "lambdaruntime-" + randomSuffix(), dir: dir, ddb: ddb.Endpoint, procs: map[string]*proc{}}
+	f := &fixture{table: "lambdaruntime-" + randomSuffix(), dir: dir, ddb: ddb.Endpoint, procs: map[string]*proc{}, srv: ddb, relayed: map[string]bool{}}
 	client := ddb.Client()
 	if err := dynamo.CreateTable(ctx, client, f.table); err != nil {
 		t.Fatal(err)
@@ -224,9 +227,43 @@ func delivered(t *testing.T, e awsfake.PutEventsEntry, ebID string) []byte {
 	return b
 }
 
-// published finds the entry of detailType whose detail names conv.
+// relayOutbox hands the table's new stream records to the relay function,
+// as the event source mapping does on AWS: the events the other functions
+// committed to the outbox reach the (fake) bus only through it.
+func (f *fixture) relayOutbox(t *testing.T) {
+	t.Helper()
+	p := f.procs[deployenv.Relay]
+	if p == nil {
+		t.Fatal("the relay function is not running")
+	}
+	batch, err := f.srv.StreamEvent(context.Background(), f.table)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fresh lambdaevents.DynamoDBEvent
+	for _, r := range batch.Records {
+		if !f.relayed[r.Change.SequenceNumber] {
+			f.relayed[r.Change.SequenceNumber] = true
+			fresh.Records = append(fresh.Records, r)
+		}
+	}
+	if len(fresh.Records) == 0 {
+		return
+	}
+	b, err := json.Marshal(fresh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := p.call(t, b); r.typ != "" || strings.Contains(string(r.body), "itemIdentifier") {
+		t.Fatalf("relay: %s %s %s", r.typ, r.msg, r.body)
+	}
+}
+
+// published finds the entry of detailType whose detail names conv, after
+// relaying the outbox.
 func (f *fixture) published(t *testing.T, detailType, conv string) (awsfake.PutEventsEntry, int) {
 	t.Helper()
+	f.relayOutbox(t)
 	var found awsfake.PutEventsEntry
 	n := 0
 	for _, e := range f.fake.Events() {
@@ -313,6 +350,7 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 
 	var conv routing.Conversation
 	t.Run("webhooks", func(t *testing.T) {
+		f.relayOutbox(t)
 		before := len(f.fake.Events())
 		r := apiResponse(t, hooks.call(t, sample(t, "apigw-webhook-generic.json")))
 		if r.StatusCode != 200 || !contains(r.Body, `"ok":true`) {
@@ -335,6 +373,7 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 		if again := f.conversationOf(t, "visitor-42"); again.ID != conv.ID {
 			t.Errorf("redelivery opened %s", again.ID)
 		}
+		f.relayOutbox(t)
 		if n := len(f.fake.Events()) - before; n != 2 {
 			t.Errorf("%d events published for one message delivered twice, want 2 (opened, received)", n)
 		}
