@@ -265,7 +265,7 @@ func (e *Engine) EscalationQueue(ctx context.Context, actor Actor, limit int) ([
 		return nil, err
 	}
 	var out []routing.Conversation
-	for _, typ := range routing.EscalationTypes {
+	for _, typ := range routing.EscalationOrder() {
 		var batch []routing.Conversation
 		err := store.ForEach(ctx, store.Conversations(e.store, store.ConversationFilter{EscalationType: typ}), func(c routing.Conversation) error {
 			if c.Status != routing.ConvClosed {

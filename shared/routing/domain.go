@@ -103,16 +103,18 @@ const (
 	EscGeneral     EscalationType = "general"
 )
 
-// EscalationTypes lists the types, most urgent first.
-var EscalationTypes = []EscalationType{EscEmergency, EscComplaint, EscAppointment, EscPurchase, EscBilling, EscGeneral}
+// EscalationTypes lists the types, in their default order (most urgent
+// first); the order in force is EscalationOrder.
+var EscalationTypes = DefaultEscalationOrder
 
 // NoEscalationRank is the rank of a conversation that was never escalated:
 // it queues behind every escalated one.
 const NoEscalationRank = 9
 
-// Rank is 1 for the most urgent type; unknown types rank like no escalation.
+// Rank is 1 for the most urgent type in the order in force
+// (EscalationOrder); unknown types rank like no escalation.
 func (t EscalationType) Rank() int {
-	for i, e := range EscalationTypes {
+	for i, e := range EscalationOrder() {
 		if e == t {
 			return i + 1
 		}

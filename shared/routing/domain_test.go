@@ -20,7 +20,7 @@ func TestQueueOrder(t *testing.T) {
 		{ID: "plain-a", PendingSince: t0.Add(time.Hour)},
 	}
 	sort.Slice(q, func(i, j int) bool { return QueueLess(q[i], q[j]) })
-	want := []string{"emergency-old", "emergency-new", "complaint", "billing", "general", "plain-old", "plain-a", "plain-b"}
+	want := []string{"emergency-old", "emergency-new", "complaint", "general", "billing", "plain-old", "plain-a", "plain-b"}
 	for i, c := range q {
 		if c.ID != want[i] {
 			t.Fatalf("position %d: %s, want %s", i, c.ID, want[i])

@@ -220,8 +220,21 @@ func (h harness) testPendingQueue(t *testing.T) {
 			cs = append(cs, pending(fmt.Sprintf("cv_%d", i), "team_a", t0, e))
 		}
 		putConversations(t, s, cs)
-		wantIDs(t, "queue: emergency < complaint < appointment < purchase < billing < general < none",
-			queue(t, s, "team_a", 0), []string{"cv_6", "cv_5", "cv_4", "cv_3", "cv_2", "cv_1", "cv_0"})
+		wantIDs(t, "queue: emergency < complaint < appointment < purchase < general < billing < none",
+			queue(t, s, "team_a", 0), []string{"cv_6", "cv_5", "cv_4", "cv_3", "cv_1", "cv_2", "cv_0"})
+	})
+	h.run(t, "ConfiguredOrder", func(t *testing.T, s store.Store) {
+		// The host set billing first at startup: the store ranks by the order in force.
+		if err := routing.SetEscalationOrder([]routing.EscalationType{routing.EscBilling}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = routing.SetEscalationOrder(nil) })
+		putConversations(t, s, []routing.Conversation{
+			pending("cv_e", "team_a", at(0), routing.EscEmergency),
+			pending("cv_b", "team_a", at(time.Second), routing.EscBilling),
+			pending("cv_n", "team_a", at(0), ""),
+		})
+		wantIDs(t, "queue: billing < emergency < none", queue(t, s, "team_a", 0), []string{"cv_b", "cv_e", "cv_n"})
 	})
 	h.run(t, "FullOrder", func(t *testing.T, s store.Store) {
 		var cs []routing.Conversation
