@@ -49,7 +49,7 @@ func (s *Service) RunShortcut(ctx context.Context, convID, workflowID string, fo
 		requestID = s.ids.New("req")
 	}
 	trig := workflow.TriggerEvent{Type: workflow.TriggerShortcut, WorkflowID: workflowID, AgentID: actor.ID, Assignments: conv.Assignments}
-	return s.start(ctx, p, convID, "shortcut|"+convID+"|"+requestID, trig, form)
+	return s.begin(ctx, p, convID, "shortcut|"+convID+"|"+requestID, trig, form)
 }
 
 // HandleTask runs one task state of a workflow execution: the Step Functions

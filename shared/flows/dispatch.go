@@ -149,7 +149,7 @@ func (s *Service) triggerCount(ctx context.Context, ev events.Event, convID stri
 		if !p.def.Matches(trig) {
 			continue
 		}
-		_, err := s.start(ctx, p.published, convID, ev.ID, trig, map[string]string{})
+		_, err := s.begin(ctx, p.published, convID, ev.ID, trig, map[string]string{})
 		if routing.ErrorCode(err) == routing.CodeInvalid {
 			// refused for good (an input over Step Functions' 256 KiB): say so on
 			// the timeline and let the conversation be routed as if it had not matched

@@ -176,10 +176,26 @@ func ExpressWorstCase(def *Definition) (seconds int, ok bool) {
 // a *ValidationError when the definition is invalid, including a machine
 // that would exceed MaxDefinitionSize (naming the step that crosses it).
 func Compile(def *Definition) ([]byte, error) {
+	return CompileWith(def, Options{})
+}
+
+// Options choose how a definition compiles.
+type Options struct {
+	// PerStep compiles every step to states of its own (a Task per action,
+	// a snapshot Task and a Choice per branch): the compile before
+	// stretches, kept so that the cost report can measure both.
+	PerStep bool
+}
+
+// CompileWith is Compile with options. By default each stretch of steps
+// that do not wait becomes one Task (see stretch.go), and a workflow whose
+// leading stretch leads to a single wait, ask or goto starts there: the
+// starter runs that stretch (PreludeOf).
+func CompileWith(def *Definition, opts Options) ([]byte, error) {
 	if errs := validate(def, nil); len(errs) > 0 {
 		return nil, &ValidationError{Errors: errs}
 	}
-	c := compileChecked(def)
+	c := compileOpts(def, opts)
 	if errs := c.sizeErrors(); len(errs) > 0 {
 		return nil, &ValidationError{Errors: errs}
 	}
@@ -187,12 +203,31 @@ func Compile(def *Definition) ([]byte, error) {
 }
 
 // compileChecked compiles a definition that passed validate.
-func compileChecked(def *Definition) *compiler {
-	c := &compiler{def: def, states: object{}, express: ExpressEligible(def)}
+func compileChecked(def *Definition) *compiler { return compileOpts(def, Options{}) }
+
+func compileOpts(def *Definition, opts Options) *compiler {
+	c := &compiler{def: def, states: object{}, express: ExpressEligible(def), startAt: def.Steps[0].ID}
 	c.planSnapshots()
 	c.planLoops()
-	for i := range def.Steps {
-		c.step(i)
+	if opts.PerStep {
+		for i := range def.Steps {
+			c.step(i)
+		}
+	} else {
+		entry := def.stretchEntries()
+		if exit, ok := def.preludeExit(); ok && exit != "" && !def.reenters(0) {
+			// the starter runs the leading stretch (PreludeOf)
+			entry[0] = false
+			c.startAt = exit
+		}
+		for i := range def.Steps {
+			switch {
+			case boundary(&def.Steps[i]):
+				c.step(i)
+			case entry[i]:
+				c.stretchState(i)
+			}
+		}
 	}
 	if c.usesFailure {
 		c.add(stateRecordFailure, c.taskState("", ActionRecordFailure, object{}, "", false, nil).
@@ -209,7 +244,7 @@ func compileChecked(def *Definition) *compiler {
 func (c *compiler) machine() object {
 	return obj(
 		"Comment", fmt.Sprintf("Switchboard workflow %s: %s", c.def.ID, c.def.Name),
-		"StartAt", c.def.Steps[0].ID,
+		"StartAt", c.startAt,
 		"States", c.states,
 	)
 }
@@ -277,6 +312,7 @@ func (c *compiler) isStep(id string) bool {
 type compiler struct {
 	def         *Definition
 	express     bool // compiled for an Express machine: bounded task timeouts and retries
+	startAt     string
 	states      object
 	snapshot    []bool            // step i is a branch that takes a snapshot first
 	loopKey     map[string]string // goto step id -> key under $.loops

@@ -8,10 +8,14 @@ import (
 	"testing"
 )
 
-func compileSource(t *testing.T, name string) (*Definition, map[string]any) {
+func compileSource(t *testing.T, name string, opts ...Options) (*Definition, map[string]any) {
 	t.Helper()
 	def := parseFile(t, sources(t)[name])
-	asl, err := Compile(def)
+	var o Options
+	if len(opts) > 0 {
+		o = opts[0]
+	}
+	asl, err := CompileWith(def, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -161,6 +165,8 @@ func TestExamplesCoverEveryStepAndTrigger(t *testing.T) {
 	}
 }
 
+// TestSnapshotsOnlyWhereLiveDataIsRead checks the per-step compile (kept
+// for the cost report's "before"); stretches take their snapshots in Go.
 func TestSnapshotsOnlyWhereLiveDataIsRead(t *testing.T) {
 	cases := map[string]map[string]string{
 		// step id -> type of the state named after it
@@ -171,7 +177,7 @@ func TestSnapshotsOnlyWhereLiveDataIsRead(t *testing.T) {
 		"all-steps":              {"triage": "Task"},
 	}
 	for name, want := range cases {
-		_, m := compileSource(t, name)
+		_, m := compileSource(t, name, Options{PerStep: true})
 		st := states(m)
 		for id, typ := range want {
 			if st[id]["Type"] != typ {

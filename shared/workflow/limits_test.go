@@ -208,19 +208,32 @@ func chain(n, size int) *Definition {
 	return def
 }
 
-// TestDefinitionSizeLimit: a valid 300-step workflow whose machine would
-// exceed Step Functions' 1,048,576 characters is refused by Validate and
-// Compile, naming the step that crosses the limit.
+// TestDefinitionSizeLimit: a valid workflow whose machine would exceed Step
+// Functions' 1,048,576 characters is refused by Validate and Compile,
+// naming the step whose state crosses the limit. With stretches a chain of
+// actions is one Task about the size of its source; what grows past the
+// limit is a chain entered from two places (an ask's answer and its
+// timeout), which each stretch carries whole. The per-step compile crosses
+// it with one long chain.
 func TestDefinitionSizeLimit(t *testing.T) {
-	def := chain(300, 3000) // its source is under 1 MiB, its state machine over
+	def := chain(300, 1900) // its source is under 1 MiB, its state machine over
+	ask := Step{ID: "ask", Type: StepAsk, Question: "?", Options: []Option{{ID: "a", Label: "A"}, {ID: "b", Label: "B"}},
+		Variable: "v", Timeout: Duration("1h"), OnTimeout: "s1", Next: "s0"}
+	def.Steps = append([]Step{ask}, def.Steps...)
 	for what, errs := range map[string][]FieldError{"Validate": Validate(def, nil), "Compile": compileErrors(def)} {
-		if len(errs) != 1 || errs[0].Step == "" || !strings.Contains(errs[0].Message, "1048576") {
+		if len(errs) != 1 || errs[0].Step != "s1" || !strings.Contains(errs[0].Message, "1048576") {
 			t.Fatalf("%s: got %v", what, errs)
 		}
-		if errs[0].Step == "s0" || errs[0].Step == "s299" {
-			t.Errorf("%s: the crossing step should be in the middle, got %s", what, errs[0].Step)
-		}
 		t.Logf("%s: %s", what, errs[0])
+	}
+	perStep := chain(300, 3000)
+	if _, err := CompileWith(perStep, Options{}); err != nil {
+		t.Fatalf("one stretch of 300 comments: %v", err)
+	}
+	_, err := CompileWith(perStep, Options{PerStep: true})
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Errors) != 1 || ve.Errors[0].Step == "s0" || ve.Errors[0].Step == "s299" {
+		t.Fatalf("per step: the crossing step should be in the middle, got %v", err)
 	}
 	// Under the limit it compiles, and the deployed size is within it.
 	small := chain(200, 3900)

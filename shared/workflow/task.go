@@ -132,6 +132,10 @@ type Task struct {
 	StateName   string
 	EnteredTime string
 	Express     bool
+	// Stretch is set for an action run inside a stretch task (action
+	// "run"): Step is then the action's own step id, and StepKey adds it to
+	// the task's key, so each action of the stretch has its own.
+	Stretch bool
 }
 
 // StepKey identifies one run of one step, for an action to claim in the
@@ -150,16 +154,23 @@ type Task struct {
 //     the name and state identify the step. A duplicate start of the same
 //     execution name therefore replays, it does not repeat.
 //
+// An action inside a stretch task (Stretch) adds "/<step id>" to its
+// task's key: a stretch runs each of its actions at most once per entry.
+//
 // StepKey is "" when the payload carried no execution name (a machine
 // compiled before step keys): such a task cannot be deduplicated.
 func (t Task) StepKey() string {
 	if t.Execution == "" || t.StateName == "" {
 		return ""
 	}
-	if t.Express {
-		return t.Execution + "/" + t.StateName
+	k := t.Execution + "/" + t.StateName
+	if !t.Express {
+		k += "/" + t.EnteredTime
 	}
-	return t.Execution + "/" + t.StateName + "/" + t.EnteredTime
+	if t.Stretch {
+		k += "/" + t.Step
+	}
+	return k
 }
 
 // Render fills a template param from the execution state; with a contact,
@@ -290,20 +301,46 @@ func HandleTask(ctx context.Context, a Actions, payload json.RawMessage) (json.R
 	t := Task{Action: in.Action, Step: in.Step, ConversationID: st.ConversationID, WorkflowID: st.WorkflowID,
 		Version: st.Version, TaskToken: in.TaskToken, State: in.State,
 		Execution: in.Execution, StateName: in.StateName, EnteredTime: in.EnteredTime, Express: in.Express}
+	result, err := runAction(ctx, a, t, in.Params, st.Error)
+	if err != nil {
+		var te *TransientError
+		if errors.As(err, &te) {
+			return nil, te
+		}
+		return nil, err
+	}
+	out, err := json.Marshal(result)
+	if err != nil {
+		return nil, &InvalidTask{Message: "result: " + err.Error()}
+	}
+	return out, nil
+}
+
+// runAction calls the Actions method of t.Action with its params (and, for
+// record_failure, the failure the Catch stored).
+func runAction(ctx context.Context, a Actions, t Task, raw json.RawMessage, failure *Failure) (any, error) {
 	params := func(dst any) error {
-		if len(bytes.TrimSpace(in.Params)) == 0 {
+		if len(bytes.TrimSpace(raw)) == 0 {
 			return nil
 		}
-		if err := strictUnmarshal(in.Params, dst); err != nil {
-			return &InvalidTask{Message: fmt.Sprintf("%s params: %v", in.Action, err)}
+		if err := strictUnmarshal(raw, dst); err != nil {
+			return &InvalidTask{Message: fmt.Sprintf("%s params: %v", t.Action, err)}
 		}
 		return nil
 	}
 	var result any = struct{}{}
 	var err error
-	switch in.Action {
+	switch t.Action {
 	case ActionSnapshot:
 		result, err = a.Snapshot(ctx, t)
+	case ActionRun:
+		var p RunParams
+		if err = params(&p); err == nil {
+			if t.Stretch {
+				return nil, &InvalidTask{Message: "a stretch cannot run a stretch"}
+			}
+			result, err = RunStretch(ctx, a, t, p)
+		}
 	case ActionAssign:
 		var p AssignParams
 		if err = params(&p); err == nil {
@@ -349,26 +386,15 @@ func HandleTask(ctx context.Context, a Actions, payload json.RawMessage) (json.R
 		var p struct{}
 		if err = params(&p); err == nil {
 			f := Failure{Error: "Unknown"}
-			if st.Error != nil {
-				f = *st.Error
+			if failure != nil {
+				f = *failure
 			}
 			err = a.RecordFailure(ctx, t, f)
 		}
 	default:
-		return nil, &InvalidTask{Message: fmt.Sprintf("unknown action %q", in.Action)}
+		return nil, &InvalidTask{Message: fmt.Sprintf("unknown action %q", t.Action)}
 	}
-	if err != nil {
-		var te *TransientError
-		if errors.As(err, &te) {
-			return nil, te
-		}
-		return nil, err
-	}
-	out, err := json.Marshal(result)
-	if err != nil {
-		return nil, &InvalidTask{Message: "result: " + err.Error()}
-	}
-	return out, nil
+	return result, err
 }
 
 func strictUnmarshal(data []byte, dst any) error {

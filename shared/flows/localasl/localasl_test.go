@@ -102,10 +102,12 @@ func TestPublish1100TimesEmbedded(t *testing.T) {
 	}
 }
 
-// TestExpressStartClaimedOnce: AWS does not deduplicate Express starts, nor
-// does the embedded runner; a repeated shortcut request (same request id)
-// must not call Runner.Start again. Standard keeps relying on the name.
-func TestExpressStartClaimedOnce(t *testing.T) {
+// TestShortcutRunsOnce: a repeated shortcut request (same request id) does
+// its steps once. A workflow that never waits runs whole in the caller (no
+// execution, no task: workflow.PreludeOf); one that waits after its first
+// steps runs them in the caller and starts its execution at the wait, and a
+// repeated request replays the steps and starts the same execution name.
+func TestShortcutRunsOnce(t *testing.T) {
 	w := newWorld(t)
 	ctx := context.Background()
 	w.publish(t, `{"id": "wf", "name": "Note", "trigger": {"type": "shortcut", "name": "Note"},
@@ -115,18 +117,27 @@ func TestExpressStartClaimedOnce(t *testing.T) {
 	if err := w.st.Commit(ctx, store.Tx{Contacts: []store.ContactWrite{{Value: contact}}, Conversations: []store.ConversationWrite{{Value: conv}}}); err != nil {
 		t.Fatal(err)
 	}
+	comments := func() int {
+		page, err := w.st.Events(ctx, "c1", store.PageRequest{Limit: store.MaxLimit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, ev := range page.Items {
+			if ev.Type == routing.EvComment {
+				n++
+			}
+		}
+		return n
+	}
 	for i := 0; i < 3; i++ {
 		if _, err := w.svc.RunShortcut(ctx, "c1", "wf", nil, admin, "req-1"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n := w.runner.starts.Load(); n != 1 {
-		t.Fatalf("Express: Runner.Start called %d times for one request, want 1", n)
+	if n, s, c := w.runner.starts.Load(), w.tasks.Load(), comments(); n != 0 || s != 0 || c != 1 {
+		t.Fatalf("never waits: %d starts, %d tasks, %d comments for one request, want 0, 0, 1", n, s, c)
 	}
-	if n := w.tasks.Load(); n != 1 {
-		t.Fatalf("Express: %d task runs for one request, want 1", n)
-	}
-	// A Standard workflow (it waits): Start is idempotent by name.
 	w.publish(t, `{"id": "wf", "name": "Note", "trigger": {"type": "shortcut", "name": "Note"},
 	  "steps": [{"id": "note", "type": "comment", "text": "escalated"}, {"id": "pause", "type": "wait", "duration": "1m"}]}`)
 	for i := 0; i < 2; i++ {
@@ -134,19 +145,25 @@ func TestExpressStartClaimedOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n := w.tasks.Load(); n != 2 {
-		t.Fatalf("Standard: %d task runs in all, want 2", n)
+	if c := comments(); c != 2 {
+		t.Fatalf("waits: %d comments in all, want 2", c)
+	}
+	if n := w.runner.starts.Load(); n != 2 {
+		t.Fatalf("waits: Runner.Start called %d times, want 2 (the same name: Standard starts it once)", n)
 	}
 }
 
-// TestOversizedDefinitionRefused: a valid 300-step workflow whose state
+// TestOversizedDefinitionRefused: a valid 301-step workflow whose state
 // machine would pass Step Functions' 1,048,576 characters is refused when
 // saved, as invalid_argument naming the step that crosses the limit.
 func TestOversizedDefinitionRefused(t *testing.T) {
 	w := newWorld(t)
-	steps := make([]string, 300)
-	for i := range steps {
-		steps[i] = fmt.Sprintf(`{"id": "s%d", "type": "comment", "text": %q}`, i, strings.Repeat("x", 3000))
+	// an ask whose answer and timeout enter one long chain at s0 and s1:
+	// each of the two stretch tasks carries the chain
+	steps := []string{`{"id": "ask", "type": "ask", "question": "?", "options": [{"id": "a", "label": "A"}, {"id": "b", "label": "B"}],
+	  "variable": "v", "timeout": "1h", "onTimeout": "s1", "next": "s0"}`}
+	for i := 0; i < 300; i++ {
+		steps = append(steps, fmt.Sprintf(`{"id": "s%d", "type": "comment", "text": %q}`, i, strings.Repeat("x", 1900)))
 	}
 	src := `{"id": "wf", "name": "Long", "trigger": {"type": "conversation_opened"}, "steps": [` + strings.Join(steps, ",") + `]}`
 	_, errs, err := w.svc.SaveDraft(context.Background(), []byte(src), admin, 0)
