@@ -53,6 +53,10 @@ const (
 	TableTTLAttribute = "ttl"
 )
 
+// RelayMaxIteratorAgeMillis is the relay's IteratorAge (the age of the last
+// record it read from the stream) above which an alarm fires.
+const RelayMaxIteratorAgeMillis = 5 * 60 * 1000
+
 // TableIndexes are the global secondary indexes; index gsiN has keys
 // gsiNpk/gsiNsk and projects keys only (shared/store/dynamo.TableSchema).
 var TableIndexes = []string{"gsi1", "gsi2", "gsi3", "gsi4", "gsi5"}
@@ -779,11 +783,11 @@ func (b *builder) alarms() {
 	}
 	action := awscloudwatchactions.NewSnsAction(topic)
 	minute := awscdk.Duration_Minutes(jsii.Number(1))
-	alarm := func(id, description string, metric awscloudwatch.IMetric) {
+	alarmAbove := func(id, description string, metric awscloudwatch.IMetric, threshold float64) {
 		a := awscloudwatch.NewAlarm(st, jsii.String(id), &awscloudwatch.AlarmProps{
 			Metric:             metric,
 			AlarmDescription:   jsii.String(description),
-			Threshold:          jsii.Number(0),
+			Threshold:          jsii.Number(threshold),
 			ComparisonOperator: awscloudwatch.ComparisonOperator_GREATER_THAN_THRESHOLD,
 			EvaluationPeriods:  jsii.Number(1),
 			TreatMissingData:   awscloudwatch.TreatMissingData_NOT_BREACHING,
@@ -791,6 +795,7 @@ func (b *builder) alarms() {
 		a.AddAlarmAction(action)
 		a.AddOkAction(action)
 	}
+	alarm := func(id, description string, metric awscloudwatch.IMetric) { alarmAbove(id, description, metric, 0) }
 	for _, name := range deployenv.Functions {
 		alarm(functionLogicalIDs[name]+"Errors", "The "+name+" function reported errors",
 			b.fns[name].MetricErrors(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}))
@@ -801,6 +806,11 @@ func (b *builder) alarms() {
 		b.dispatcherDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}))
 	alarm("RelayDlqMessages", "Outbox stream batches the relay could not publish after retries are waiting in the DLQ (their events were not published: replay them from the stream positions in the messages)",
 		b.relayDLQ.MetricApproximateNumberOfMessagesVisible(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}))
+	// The relay falling behind the stream (throttled, failing, stuck on a
+	// record): events wait, and after the stream's 24 hours they are lost.
+	alarmAbove("RelayIteratorAge", "The outbox relay is more than 5 minutes behind the table's stream",
+		b.fns[deployenv.Relay].Metric(jsii.String("IteratorAge"), &awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Maximum")}),
+		RelayMaxIteratorAgeMillis)
 	alarm("Api5xx", "The HTTP API answered 5xx",
 		b.api.MetricServerError(&awscloudwatch.MetricOptions{Period: minute, Statistic: jsii.String("Sum")}))
 

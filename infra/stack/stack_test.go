@@ -1014,7 +1014,11 @@ func TestAlarms(t *testing.T) {
 		seen := map[key]bool{}
 		for id := range alarms {
 			p := s.props(t, id)
-			if render(list(p["AlarmActions"])[0]) != "${"+topic+"}" || p["Threshold"] != 0.0 || p["ComparisonOperator"] != "GreaterThanThreshold" {
+			threshold := 0.0
+			if render(p["MetricName"]) == "IteratorAge" {
+				threshold = stack.RelayMaxIteratorAgeMillis
+			}
+			if render(list(p["AlarmActions"])[0]) != "${"+topic+"}" || p["Threshold"] != threshold || p["ComparisonOperator"] != "GreaterThanThreshold" {
 				t.Errorf("%s alarm %s: actions %v threshold %v %v", s.name, id, p["AlarmActions"], p["ComparisonOperator"], p["Threshold"])
 			}
 			dims := list(p["Dimensions"])
@@ -1032,6 +1036,7 @@ func TestAlarms(t *testing.T) {
 			want = append(want, key{"ApproximateNumberOfMessagesVisible", "${" + id + ".QueueName}"})
 		}
 		want = append(want, key{"5xx", "${" + s.onlyID(t, "AWS::ApiGatewayV2::Api") + "}"})
+		want = append(want, key{"IteratorAge", "${" + stack.FunctionLogicalID(deployenv.Relay) + "}"})
 		for _, k := range want {
 			if !seen[k] {
 				t.Errorf("%s: no alarm on %s of %s", s.name, k.metric, k.dimension)
