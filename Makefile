@@ -12,8 +12,13 @@ CDK := $(TOOLS)/node_modules/.bin/cdk
 
 .PHONY: run test test-go test-infra tools bench fuzz build synth deploy deploy-local lint lint-openapi staticcheck clean
 
+# The version the binaries report (switchboard version, /v1/health): the commit, stamped at build;
+# unstamped builds fall back to the module version or VCS revision Go recorded (shared/buildinfo).
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+STAMP := -X github.com/switchboard-oss/switchboard/shared/embedded.Version=$(VERSION) -X github.com/switchboard-oss/switchboard/shared/aws/lambdahost.Version=$(VERSION)
+
 run: ## the local server with demo teams, agents, channel and workflows
-	$(GO) run ./cmd/switchboard dev --demo
+	$(GO) run -ldflags='$(STAMP)' ./cmd/switchboard dev --demo
 
 tools: $(TOOLS_STAMP) ## install the pinned npm tools (asl-validator, aws-local-stepfunctions, DynamoDB Local, Node 22, aws-cdk)
 
@@ -77,7 +82,7 @@ fuzz-short: ## every fuzz target for FUZZEXECS executions (part of make test)
 build: ## the Lambda bootstraps (provided.al2023, arm64)
 	@for fn in $(LAMBDAS); do \
 	  echo "build/lambda/$$fn/bootstrap"; \
-	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w' -o build/lambda/$$fn/bootstrap ./functions/$$fn || exit 1; \
+	  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 $(GO) build -tags lambda.norpc -trimpath -ldflags='-s -w $(STAMP)' -o build/lambda/$$fn/bootstrap ./functions/$$fn || exit 1; \
 	done
 
 synth: tools build ## synthesize the CDK app into cdk.out
