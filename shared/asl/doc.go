@@ -1,7 +1,8 @@
 // Package asl is Switchboard's embedded runner for Amazon States Language
 // (ASL) state machines: the same definitions the workflow compiler deploys to
 // AWS Step Functions run here, in process, on an injected clock, with their
-// executions kept in a RunStore (in memory or in a bbolt file).
+// executions kept in a RunStore (in memory here; in a bbolt file with
+// shared/store/bolt/aslruns).
 //
 // # Why a subset
 //

@@ -317,6 +317,7 @@ func TestContextObject(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	wantStatus(t, ex, StatusRunning) // in the Wait
 	h.advance(10 * time.Second)
 	ex = h.describe("ctx")
 	wantStatus(t, ex, StatusSucceeded)

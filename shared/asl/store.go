@@ -124,8 +124,11 @@ type RunStore interface {
 	NextWake(ctx context.Context) (time.Time, bool, error)
 }
 
-// checkVersion applies the optimistic concurrency rule of Save.
-func checkVersion(name string, stored *Record, next int64) error {
+// CheckVersion applies the optimistic concurrency rule of RunStore.Save:
+// stored is what the store holds under name (nil for nothing; only its
+// Version is read) and next the version being saved. Stores outside this
+// package (shared/store/bolt/aslruns) use it so the rule is written once.
+func CheckVersion(name string, stored *Record, next int64) error {
 	switch {
 	case stored == nil && next == 1:
 		return nil
@@ -201,7 +204,7 @@ func (s *MemoryRunStore) Save(_ context.Context, rec *Record, events []HistoryEv
 	if m, ok := s.meta[rec.Name]; ok {
 		old = &Record{Name: rec.Name, Version: m.version, Token: m.token, WakeAt: m.wakeAt}
 	}
-	if err := checkVersion(rec.Name, old, rec.Version); err != nil {
+	if err := CheckVersion(rec.Name, old, rec.Version); err != nil {
 		return err
 	}
 	if old != nil {

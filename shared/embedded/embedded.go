@@ -33,6 +33,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/bolt"
+	"github.com/switchboard-oss/switchboard/shared/store/bolt/aslruns"
 	"github.com/switchboard-oss/switchboard/shared/webhook"
 )
 
@@ -82,7 +83,7 @@ type Main struct {
 	// Flows runs the workflows on Runner, the embedded ASL runner.
 	Flows  *flows.Service
 	Runner *localasl.LocalRunner
-	runs   *asl.BoltRunStore
+	runs   *aslruns.Store
 	// Providers and Secrets deliver messages and verify webhooks.
 	Providers *providers.Registry
 	Secrets   providers.Secrets
@@ -167,7 +168,7 @@ func Open(opts Options) (*Main, error) {
 
 	m.Engine = engine.New(engine.Deps{Store: st, Clock: m.Clock, IDs: opts.IDs, Log: opts.Log,
 		Outbox: intake.Outbox{Providers: m.Providers, Secrets: m.Secrets}, Enrich: intake.Enrich}, opts.Engine)
-	runs, err := asl.NewBoltRunStore(filepath.Join(opts.DataDir, "runs.db"))
+	runs, err := aslruns.Open(filepath.Join(opts.DataDir, "runs.db"))
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("open workflow runs: %w", err)

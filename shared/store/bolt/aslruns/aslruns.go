@@ -1,4 +1,7 @@
-package asl
+// Package aslruns is the embedded ASL runner's durable run store: an
+// asl.RunStore in a bbolt file of its own, so shared/asl stays free of bbolt
+// and the local server's workflow runs survive a restart.
+package aslruns
 
 import (
 	"bytes"
@@ -10,13 +13,14 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/switchboard-oss/switchboard/shared/asl"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
 
-// BoltRunStore keeps executions in a bbolt file of its own. Executions,
-// their histories, task tokens and timers survive a restart: open the same
-// file again, build a Runner on it and call RunDue (or Run).
-type BoltRunStore struct {
+// Store keeps executions in a bbolt file of its own. Executions, their
+// histories, task tokens and timers survive a restart: open the same file
+// again, build an asl.Runner on it and call RunDue (or Run).
+type Store struct {
 	db *bolt.DB
 }
 
@@ -28,9 +32,9 @@ var (
 	bucketTimers  = []byte("timers")
 )
 
-// NewBoltRunStore opens (creating if needed) the store at path. Only one
-// process may have the file open at a time; Close releases it.
-func NewBoltRunStore(path string) (*BoltRunStore, error) {
+// Open opens (creating if needed) the store at path. Only one process may
+// have the file open at a time; Close releases it.
+func Open(path string) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second})
 	if err != nil {
 		return nil, fmt.Errorf("asl: open run store %s: %w", path, err)
@@ -47,11 +51,11 @@ func NewBoltRunStore(path string) (*BoltRunStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("asl: init run store %s: %w", path, err)
 	}
-	return &BoltRunStore{db: db}, nil
+	return &Store{db: db}, nil
 }
 
 // Close closes the file.
-func (s *BoltRunStore) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.db.Close() }
 
 // boltMeta is the small per-execution entry Save checks and updates.
 type boltMeta struct {
@@ -67,9 +71,9 @@ func timerKey(at time.Time, name string) []byte {
 	return append(k, name...)
 }
 
-func parseTimerKey(k []byte) Timer {
+func parseTimerKey(k []byte) asl.Timer {
 	ns := int64(binary.BigEndian.Uint64(k[:8]) ^ (1 << 63))
-	return Timer{At: time.Unix(0, ns).UTC(), Name: string(k[8:])}
+	return asl.Timer{At: time.Unix(0, ns).UTC(), Name: string(k[8:])}
 }
 
 // eventKey is name, a zero byte (names never contain one) and the event id.
@@ -80,22 +84,22 @@ func eventKey(name string, id int64) []byte {
 	return binary.BigEndian.AppendUint64(k, uint64(id))
 }
 
-// Load implements RunStore.
-func (s *BoltRunStore) Load(_ context.Context, name string) (*Record, error) {
-	var rec *Record
+// Load implements asl.RunStore.
+func (s *Store) Load(_ context.Context, name string) (*asl.Record, error) {
+	var rec *asl.Record
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketRecords).Get([]byte(name))
 		if b == nil {
 			return routing.NotFound("execution", name)
 		}
-		rec = &Record{}
+		rec = &asl.Record{}
 		return json.Unmarshal(b, rec)
 	})
 	return rec, err
 }
 
-// Save implements RunStore.
-func (s *BoltRunStore) Save(_ context.Context, rec *Record, events []HistoryEvent) error {
+// Save implements asl.RunStore.
+func (s *Store) Save(_ context.Context, rec *asl.Record, events []asl.HistoryEvent) error {
 	data, err := json.Marshal(rec)
 	if err != nil {
 		return err
@@ -106,15 +110,15 @@ func (s *BoltRunStore) Save(_ context.Context, rec *Record, events []HistoryEven
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		mb := tx.Bucket(bucketMeta)
-		var old *Record
+		var old *asl.Record
 		if ob := mb.Get([]byte(rec.Name)); ob != nil {
 			var m boltMeta
 			if err := json.Unmarshal(ob, &m); err != nil {
 				return err
 			}
-			old = &Record{Version: m.Version, Token: m.Token, WakeAt: m.WakeAt}
+			old = &asl.Record{Version: m.Version, Token: m.Token, WakeAt: m.WakeAt}
 		}
-		if err := checkVersion(rec.Name, old, rec.Version); err != nil {
+		if err := asl.CheckVersion(rec.Name, old, rec.Version); err != nil {
 			return err
 		}
 		tokens, timers := tx.Bucket(bucketTokens), tx.Bucket(bucketTimers)
@@ -160,9 +164,9 @@ func (s *BoltRunStore) Save(_ context.Context, rec *Record, events []HistoryEven
 	})
 }
 
-// History implements RunStore.
-func (s *BoltRunStore) History(_ context.Context, name string) ([]HistoryEvent, error) {
-	var out []HistoryEvent
+// History implements asl.RunStore.
+func (s *Store) History(_ context.Context, name string) ([]asl.HistoryEvent, error) {
+	var out []asl.HistoryEvent
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if tx.Bucket(bucketRecords).Get([]byte(name)) == nil {
 			return routing.NotFound("execution", name)
@@ -170,7 +174,7 @@ func (s *BoltRunStore) History(_ context.Context, name string) ([]HistoryEvent, 
 		prefix := append([]byte(name), 0)
 		c := tx.Bucket(bucketEvents).Cursor()
 		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			var ev HistoryEvent
+			var ev asl.HistoryEvent
 			if err := json.Unmarshal(v, &ev); err != nil {
 				return err
 			}
@@ -181,8 +185,8 @@ func (s *BoltRunStore) History(_ context.Context, name string) ([]HistoryEvent, 
 	return out, err
 }
 
-// TokenOwner implements RunStore.
-func (s *BoltRunStore) TokenOwner(_ context.Context, token string) (string, error) {
+// TokenOwner implements asl.RunStore.
+func (s *Store) TokenOwner(_ context.Context, token string) (string, error) {
 	var name string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketTokens).Get([]byte(token))
@@ -195,9 +199,9 @@ func (s *BoltRunStore) TokenOwner(_ context.Context, token string) (string, erro
 	return name, err
 }
 
-// Due implements RunStore.
-func (s *BoltRunStore) Due(_ context.Context, now time.Time, limit int) ([]Timer, error) {
-	var out []Timer
+// Due implements asl.RunStore.
+func (s *Store) Due(_ context.Context, now time.Time, limit int) ([]asl.Timer, error) {
+	var out []asl.Timer
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketTimers).Cursor()
 		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
@@ -212,8 +216,8 @@ func (s *BoltRunStore) Due(_ context.Context, now time.Time, limit int) ([]Timer
 	return out, err
 }
 
-// NextWake implements RunStore.
-func (s *BoltRunStore) NextWake(context.Context) (time.Time, bool, error) {
+// NextWake implements asl.RunStore.
+func (s *Store) NextWake(context.Context) (time.Time, bool, error) {
 	var at time.Time
 	var ok bool
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -224,3 +228,5 @@ func (s *BoltRunStore) NextWake(context.Context) (time.Time, bool, error) {
 	})
 	return at, ok, err
 }
+
+var _ asl.RunStore = (*Store)(nil)

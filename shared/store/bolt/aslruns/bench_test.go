@@ -1,4 +1,4 @@
-package asl
+package aslruns_test
 
 import (
 	"context"
@@ -8,8 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard-oss/switchboard/shared/asl"
 	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/ids"
+	"github.com/switchboard-oss/switchboard/shared/store/bolt/aslruns"
 )
 
 // benchDef is a small routing machine: 3 Tasks, a Choice and a Wait.
@@ -26,27 +28,27 @@ const benchDef = `{"StartAt": "Snapshot", "States": {
 
 var benchInput = json.RawMessage(`{"conversationId": "conv_01", "workflowId": "wf_01", "version": 3, "trigger": {"type": "conversation_opened"}, "form": {"team": "support"}, "vars": {}}`)
 
-func benchInvoker() Invoker {
+func benchInvoker() asl.Invoker {
 	answers := map[string]json.RawMessage{
 		"Snapshot": json.RawMessage(`{"conversation": {"status": "open", "assigneeId": ""}, "contact": {"name": "Ada"}}`),
 		"Assign":   json.RawMessage(`{"status": "assigned", "agentId": "agt_1"}`),
 		"Close":    json.RawMessage(`{}`),
 	}
-	return InvokerFunc(func(_ context.Context, inv Invocation) (json.RawMessage, error) {
+	return asl.InvokerFunc(func(_ context.Context, inv asl.Invocation) (json.RawMessage, error) {
 		return answers[inv.StateName], nil
 	})
 }
 
 // benchmarkExecutions starts b.N executions (each runs until its Wait),
 // then moves the clock past the Wait and settles them all with RunDue.
-func benchmarkExecutions(b *testing.B, store RunStore) {
+func benchmarkExecutions(b *testing.B, store asl.RunStore) {
 	clk := clock.NewVirtual(t0)
-	r := NewRunner(store, clk, benchInvoker(), &ids.Sequence{})
+	r := asl.NewRunner(store, clk, benchInvoker(), &ids.Sequence{})
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := r.Start(ctx, StartInput{Name: fmt.Sprintf("bench-%d", i), Definition: []byte(benchDef), Input: benchInput}); err != nil {
+		if _, err := r.Start(ctx, asl.StartInput{Name: fmt.Sprintf("bench-%d", i), Definition: []byte(benchDef), Input: benchInput}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -58,17 +60,17 @@ func benchmarkExecutions(b *testing.B, store RunStore) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "execs/s")
 	ex, err := r.Describe(ctx, "bench-0")
-	if err != nil || ex.Status != StatusSucceeded {
+	if err != nil || ex.Status != asl.StatusSucceeded {
 		b.Fatalf("bench-0 is %s, %v", ex.Status, err)
 	}
 }
 
 func BenchmarkExecutionsMemory(b *testing.B) {
-	benchmarkExecutions(b, NewMemoryRunStore())
+	benchmarkExecutions(b, asl.NewMemoryRunStore())
 }
 
 func BenchmarkExecutionsBolt(b *testing.B) {
-	st, err := NewBoltRunStore(filepath.Join(b.TempDir(), "bench.db"))
+	st, err := aslruns.Open(filepath.Join(b.TempDir(), "bench.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,7 +81,7 @@ func BenchmarkExecutionsBolt(b *testing.B) {
 // BenchmarkParse measures compiling the definition (cached by the Runner).
 func BenchmarkParse(b *testing.B) {
 	for range b.N {
-		if _, err := Parse([]byte(benchDef)); err != nil {
+		if _, err := asl.Parse([]byte(benchDef)); err != nil {
 			b.Fatal(err)
 		}
 	}
