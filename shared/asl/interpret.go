@@ -25,6 +25,7 @@ type stepper struct {
 	events    []HistoryEvent
 	now       time.Time // logical time of the execution
 	capHit    bool
+	ended     bool // finish ran: report the end once it is saved (OnEnd)
 }
 
 func newStepper(ctx context.Context, r *Runner, m *Machine, rec *Record) (*stepper, error) {
@@ -161,6 +162,10 @@ func (s *stepper) save() error {
 		return err
 	}
 	s.events = nil
+	if s.ended {
+		s.ended = false
+		s.r.ended(s.ctx, s.rec)
+	}
 	return nil
 }
 
@@ -176,6 +181,7 @@ func (s *stepper) finish(status Status, eventType, errName, cause string, output
 		s.rec.Output = ev.Output
 	}
 	s.emit(ev)
+	s.ended = true
 	s.rec.Status = status
 	s.rec.Error, s.rec.Cause = errName, cause
 	s.rec.StopTime = s.now

@@ -34,6 +34,7 @@ type Runner struct {
 	faults   Faults
 	slots    map[string]*slot
 	machines map[[32]byte]*Machine
+	onEnd    func(context.Context, Execution) // see OnEnd
 
 	wake chan struct{}
 }

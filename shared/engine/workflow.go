@@ -50,27 +50,27 @@ type AnswerOutcome struct {
 // answer. 0 means unknown (always considered).
 func (e *Engine) Answer(ctx context.Context, convID, text, answer string, seq int) (AnswerOutcome, error) {
 	var out AnswerOutcome
-	err := e.updateConversation(ctx, convID, func(c *routing.Conversation) bool {
+	err := e.updateConversationEvents(ctx, convID, func(c *routing.Conversation) ([]routing.Event, bool) {
 		out = AnswerOutcome{}
 		if c.Question == nil || (seq > 0 && seq <= c.Question.AfterInbound) {
-			return false
+			return nil, false
 		}
 		q := *c.Question
 		out.Token = q.Token
 		if o, ok := q.Match(text, answer); ok {
 			out.Matched, out.OptionID = true, o.ID
 			c.Question = nil
-			return true
+			return []routing.Event{e.askStep(c.ID, q, &o)}, true
 		}
 		q.Attempts++
 		if q.MaxAttempts > 0 && q.Attempts >= q.MaxAttempts {
 			out.GaveUp = true
 			c.Question = nil
-			return true
+			return []routing.Event{e.askStep(c.ID, q, nil)}, true
 		}
 		out.Reasked = true
 		c.Question = &q
-		return true
+		return nil, true
 	})
 	if err != nil || !out.Reasked {
 		return out, err
@@ -110,16 +110,23 @@ func (e *Engine) RecordWorkflow(ctx context.Context, convID string, typ routing.
 // updateConversation applies change to a fresh read until the versioned
 // write wins; change returns false to write nothing.
 func (e *Engine) updateConversation(ctx context.Context, convID string, change func(*routing.Conversation) bool) error {
+	return e.updateConversationEvents(ctx, convID, func(c *routing.Conversation) ([]routing.Event, bool) { return nil, change(c) })
+}
+
+// updateConversationEvents is updateConversation whose change also returns
+// timeline events, written in the same commit.
+func (e *Engine) updateConversationEvents(ctx context.Context, convID string, change func(*routing.Conversation) ([]routing.Event, bool)) error {
 	for attempt := 0; attempt < maxAttempts; attempt++ {
 		conv, err := e.store.GetConversation(ctx, convID)
 		if err != nil {
 			return err
 		}
 		next := conv
-		if !change(&next) {
+		evs, ok := change(&next)
+		if !ok {
 			return nil
 		}
-		err = e.commit(ctx, store.Tx{Conversations: []store.ConversationWrite{{Value: next, ExpectVersion: conv.Version}}})
+		err = e.commit(ctx, store.Tx{Conversations: []store.ConversationWrite{{Value: next, ExpectVersion: conv.Version}}, Events: evs})
 		if routing.IsConflict(err, routing.ReasonVersion) {
 			continue
 		}

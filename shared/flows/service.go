@@ -60,7 +60,11 @@ func New(d Deps) *Service {
 	if d.IDs == nil {
 		d.IDs = ids.Random{}
 	}
-	return &Service{eng: d.Engine, st: d.Engine.Store(), runner: d.Runner, clock: d.Clock, ids: d.IDs, log: d.Log, versions: map[string]*published{}}
+	s := &Service{eng: d.Engine, st: d.Engine.Store(), runner: d.Runner, clock: d.Clock, ids: d.IDs, log: d.Log, versions: map[string]*published{}}
+	if r, ok := d.Runner.(endReporter); ok {
+		r.OnEnded(s.recordEnd) // workflow.ended from the embedded runner
+	}
+	return s
 }
 
 // directory checks team and agent ids against the store.

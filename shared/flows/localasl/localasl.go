@@ -91,3 +91,11 @@ func (l *LocalRunner) SendTaskSuccess(ctx context.Context, token string, output 
 func (l *LocalRunner) SendTaskFailure(ctx context.Context, token, errName, cause string) error {
 	return l.ASL.SendTaskFailure(ctx, token, errName, cause)
 }
+
+// OnEnded reports every execution that ends to f (flows.New wires it to
+// the service, which puts workflow.ended on the conversation's timeline).
+func (l *LocalRunner) OnEnded(f func(ctx context.Context, e flows.ExecutionEnd)) {
+	l.ASL.OnEnd(func(ctx context.Context, e asl.Execution) {
+		f(ctx, flows.ExecutionEnd{Name: e.Name, Status: string(e.Status), Input: e.Input, Output: e.Output, Error: e.Error, Cause: e.Cause, At: e.StopTime})
+	})
+}
