@@ -76,6 +76,13 @@ func TestRolesPerRoute(t *testing.T) {
 			{"POST", "/v1/workflows/sc/publish", nil, routing.RoleAdmin},
 			{"GET", "/v1/workflows/sc/asl", nil, routing.RoleAdmin},
 			{"GET", "/v1/workflows/sc/graph", nil, routing.RoleAdmin},
+			{"PATCH", "/v1/workflows/sc", map[string]any{"priority": 1}, routing.RoleAdmin},
+			{"POST", "/v1/workflows/sc/enable", nil, routing.RoleAdmin},
+			{"POST", "/v1/workflows/nope/disable", nil, routing.RoleAdmin}, // 404
+			{"DELETE", "/v1/workflows/nope", nil, routing.RoleAdmin},       // 404
+			{"DELETE", "/v1/teams/nope", nil, routing.RoleAdmin},
+			{"DELETE", "/v1/agents/nope", nil, routing.RoleAdmin},
+			{"DELETE", "/v1/channels/nope", nil, routing.RoleAdmin},
 			{"GET", "/v1/shortcuts", nil, routing.RoleAgent},
 			{"POST", "/v1/conversations/" + c + "/shortcuts/sc", map[string]any{"form": map[string]string{"note": "n"}}, routing.RoleAgent},
 		}
