@@ -54,6 +54,7 @@ type Store struct {
 	batchRetries int
 	now          func() time.Time
 	streams      StreamsAPI
+	streamIdle   time.Duration
 }
 
 var _ store.Store = (*Store)(nil)
@@ -88,6 +89,7 @@ func New(client API, table string, opts ...Option) *Store {
 		sleep:        clock.Sleep,
 		batchRetries: 10,
 		now:          time.Now,
+		streamIdle:   250 * time.Millisecond,
 	}
 	for _, o := range opts {
 		o(s)

@@ -332,3 +332,30 @@ func TestOutboxIsOneItemPerKey(t *testing.T) {
 		t.Fatalf("feed by key %v, want cv_1: e1,e3 and ag_1: e2", got)
 	}
 }
+
+// A shard that had nothing new is left alone for the idle time: DynamoDB
+// Streams allows 5 GetRecords a second per shard, shared by every reader,
+// and the relay asks for more every few milliseconds.
+func TestStreamFeedLeavesAnIdleShardAlone(t *testing.T) {
+	fs := &fakeStreams{expired: true, records: map[string][]stypes.Record{
+		"parent": {streamRecord(t, "101", "INSERT", "cv_1", "ev_1")},
+		"child":  {streamRecord(t, "201", "INSERT", "cv_1", "ev_2")},
+	}}
+	feed := dynamo.New(&fakeAPI{}, "tbl", dynamo.WithStreams(fs), dynamo.WithStreamIdle(time.Hour)).Outbox()
+	page, err := feed.Next(t.Context(), 10)
+	if err != nil || len(page) != 2 {
+		t.Fatalf("first Next: %v %v, want ev_1 and ev_2", page, err)
+	}
+	if err := feed.Ack(t.Context(), page); err != nil {
+		t.Fatal(err)
+	}
+	calls := len(fs.gets)
+	for range 5 {
+		if page, err := feed.Next(t.Context(), 10); err != nil || len(page) != 0 {
+			t.Fatalf("idle Next: %v %v", page, err)
+		}
+	}
+	if len(fs.gets) != calls {
+		t.Fatalf("%d GetRecords calls on an idle open shard within its idle time, want none", len(fs.gets)-calls)
+	}
+}

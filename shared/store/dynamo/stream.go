@@ -29,6 +29,12 @@ var _ StreamsAPI = (*dynamodbstreams.Client)(nil)
 // WithStreams gives the store a DynamoDB Streams client for Outbox.
 func WithStreams(api StreamsAPI) Option { return func(s *Store) { s.streams = api } }
 
+// WithStreamIdle sets how long the outbox feed leaves a shard alone after
+// it answered nothing new (default 250ms). DynamoDB Streams allows 5
+// GetRecords a second per shard, shared by every reader: a relay polling
+// every 20 ms would be throttled, and several local servers share a shard.
+func WithStreamIdle(d time.Duration) Option { return func(s *Store) { s.streamIdle = d } }
+
 // Outbox is the store's outbox feed, read from the table's DynamoDB stream
 // (the store needs WithStreams). See StreamFeed.
 func (s *Store) Outbox() store.OutboxFeed { return s.newFeed() }
@@ -61,8 +67,9 @@ type StreamFeed struct {
 type shardState struct {
 	id, parent string
 	iter       *string
-	lastSeq    string // sequence number of the last record read
-	done       bool   // closed and read to its end
+	lastSeq    string    // sequence number of the last record read
+	done       bool      // closed and read to its end
+	idleUntil  time.Time // not read again before (it had nothing new, or was throttled)
 }
 
 // describeEvery bounds how often the shard list is refreshed (DescribeStream
@@ -142,7 +149,7 @@ func (f *StreamFeed) fill(ctx context.Context, want int) error {
 		progress = false
 		for _, id := range f.order {
 			sh := f.shards[id]
-			if sh.done || !f.readable(sh) {
+			if sh.done || !f.readable(sh) || time.Now().Before(sh.idleUntil) {
 				continue
 			}
 			n, err := f.readShard(ctx, sh, want)
@@ -241,7 +248,11 @@ func (f *StreamFeed) readShard(ctx context.Context, sh *shardState, want int) (i
 		var expired *stypes.ExpiredIteratorException
 		var trimmed *stypes.TrimmedDataAccessException
 		var gone *stypes.ResourceNotFoundException
+		var limit *stypes.LimitExceededException
 		switch {
+		case errors.As(err, &limit): // 5 GetRecords a second per shard, shared by every reader
+			sh.idleUntil = time.Now().Add(max(f.s.streamIdle, time.Second))
+			return read, nil
 		case errors.As(err, &expired): // iterators live 15 minutes: get a new one at the same place
 			sh.iter = nil
 			continue
@@ -281,8 +292,9 @@ func (f *StreamFeed) readShard(ctx context.Context, sh *shardState, want int) (i
 		if sh.iter == nil {
 			sh.done = true // a closed shard read to its end
 		}
-		if len(out.Records) == 0 && sh.iter != nil && call > 0 {
-			break // an open shard with nothing new
+		if len(out.Records) == 0 && sh.iter != nil {
+			sh.idleUntil = time.Now().Add(f.s.streamIdle) // an open shard with nothing new
+			break
 		}
 	}
 	return read, nil
