@@ -61,7 +61,7 @@ bench: tools ## the Go benchmarks and the routing report of docs/benchmarks.md
 	$(GO) test -run '^$$' -bench 'Executions' -benchtime 500x ./shared/store/bolt/aslruns/
 	$(GO) test -run '^$$' -bench 'S2WorkflowRuns|WebhookPath' -benchtime 1000x ./tests/e2e/
 	$(GO) test -run '^$$' -bench 'VerifyAndParse' ./shared/providers/...
-	SWITCHBOARD_REQUIRE_TOOLS=1 $(GO) test -count=1 -run TestCostPerRoutedConversation -v ./tests/cost/ | grep -E 'cost_test.go:[0-9]+: '
+	set -o pipefail; SWITCHBOARD_REQUIRE_TOOLS=1 $(GO) test -count=1 -run TestCostPerRoutedConversation -v ./tests/cost/ | grep -vE '^(=== RUN|--- PASS|PASS$$|ok )'
 	$(GO) run ./cmd/switchboard bench
 
 FUZZ_PKGS = $$($(GO) list ./shared/... | grep -E '/(providers|webhook)')

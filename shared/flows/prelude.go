@@ -61,10 +61,18 @@ func (s *Service) begin(ctx context.Context, p *published, convID, key string, t
 		_, _, rerr := a.once(ctx, rf, func(ctx context.Context) error {
 			return a.RecordFailure(ctx, rf, workflow.Failure{Error: workflow.ErrorName(err), Cause: err.Error()})
 		})
+		if rerr == nil { // the run ends here, as its execution would have
+			rerr = s.RecordEnd(ctx, ExecutionEnd{Name: name, Status: "FAILED", Input: raw, Error: workflow.ErrorWorkflowFailed, Cause: err.Error()})
+		}
 		return name, fail(rerr)
 	}
 	if pre.Whole || res.Next == workflow.End {
-		return name, nil
+		return name, fail(s.RecordEnd(ctx, ExecutionEnd{Name: name, Status: "SUCCEEDED", Input: raw}))
 	}
-	return s.start(ctx, p, convID, key, trig, form)
+	if p.express {
+		return s.start(ctx, p, convID, key, trig, form) // claims the Express start
+	}
+	// Standard: the timeline entry is written; a known name starts nothing
+	return name, s.runner.Start(ctx, StartRequest{Name: name, WorkflowID: p.v.WorkflowID, Version: p.v.Number, ASL: p.v.ASL,
+		RunnerRef: p.v.RunnerRef, Input: raw})
 }

@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -107,6 +110,13 @@ func TestStretchConditionsMatchChoiceRules(t *testing.T) {
 		agree++
 	}
 	t.Logf("%d condition evaluations agree", agree)
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "benchmarks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("evaluates %d condition/value pairs", len(pairs)); !strings.Contains(string(doc), want) {
+		t.Errorf("docs/benchmarks.md does not say %q", want)
+	}
 }
 
 func toStrings(v any) map[string]string {
