@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/events"
 	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 )
 
 // EventSource is the EventBridge source of every Switchboard event (the event
@@ -288,22 +289,14 @@ func (p Props) Validate() error {
 	return nil
 }
 
-// RepoRoot walks up from the working directory to the folder holding go.mod.
+// RepoRoot is the folder holding go.mod, at or above the working directory
+// (modroot.Find), against which a relative asset directory is resolved.
 func RepoRoot() (string, error) {
-	dir, err := os.Getwd()
+	root, err := modroot.Find()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("%w: cannot resolve a relative %s", err, CtxAssetDir)
 	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("no go.mod above the working directory: cannot resolve a relative %s", CtxAssetDir)
-		}
-		dir = parent
-	}
+	return root, nil
 }
 
 var retentionDays = map[int]awslogs.RetentionDays{

@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden ASL files under testdata/")
@@ -34,32 +36,13 @@ func (demoDirectory) AgentExists(id string) bool {
 	return false
 }
 
-// repoRoot walks up from the working directory to go.mod.
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the working directory")
-		}
-		dir = parent
-	}
-}
-
 // sources lists every workflow with a golden ASL: the documented examples
 // and the extra workflows under testdata. The key is the golden's base name.
 func sources(t testing.TB) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	for _, pattern := range []string{
-		filepath.Join(repoRoot(t), "docs", "examples", "*.yaml"),
+		filepath.Join(modroot.Must(t), "docs", "examples", "*.yaml"),
 		filepath.Join("testdata", "*.yaml"),
 	} {
 		files, err := filepath.Glob(pattern)
@@ -133,7 +116,7 @@ func TestExamplesValidateAndMatchGolden(t *testing.T) {
 
 // TestGoldenASLValidator runs asl-validator on every golden file.
 func TestGoldenASLValidator(t *testing.T) {
-	bin := filepath.Join(repoRoot(t), "tools", "node", "node_modules", ".bin", "asl-validator")
+	bin := filepath.Join(modroot.Must(t), "tools", "node", "node_modules", ".bin", "asl-validator")
 	if _, err := os.Stat(bin); err != nil {
 		if os.Getenv("SWITCHBOARD_REQUIRE_TOOLS") == "1" {
 			t.Fatalf("asl-validator is missing (%v): run `make tools`", err)

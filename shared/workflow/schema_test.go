@@ -12,12 +12,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
 
 func loadSchema(t *testing.T) map[string]any {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "workflow.schema.json"))
+	data, err := os.ReadFile(filepath.Join(modroot.Must(t), "docs", "workflow.schema.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +112,7 @@ func TestSchemaInSyncWithGo(t *testing.T) {
 // TestExamplesConformToSchema validates every example, and some invalid
 // documents, against the schema with Ajv (draft 2020-12, strict mode).
 func TestExamplesConformToSchema(t *testing.T) {
-	root := repoRoot(t)
+	root := modroot.Must(t)
 	node, _ := localSFN(t)
 	modules := filepath.Join(root, "tools", "node", "node_modules")
 	if _, err := os.Stat(filepath.Join(modules, "ajv", "dist", "2020.js")); err != nil {

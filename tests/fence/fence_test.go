@@ -6,9 +6,10 @@ package fence
 
 import (
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 )
 
 // core lists the fenced packages and what each may still import of the
@@ -37,7 +38,7 @@ const module = "github.com/switchboard-oss/switchboard/"
 func deps(t *testing.T, pkg string) []string {
 	t.Helper()
 	cmd := exec.Command("go", "list", "-deps", "-f", "{{.ImportPath}}", module+pkg)
-	cmd.Dir = filepath.Join("..", "..")
+	cmd.Dir = modroot.Must(t)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("go list %s: %v\n%s", pkg, err, out)

@@ -21,6 +21,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/clock"
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/ids"
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 	"github.com/switchboard-oss/switchboard/shared/providers/generic"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
@@ -412,7 +413,7 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 
 	var conv2 routing.Conversation
 	t.Run("publish a workflow and start it", func(t *testing.T) {
-		src, err := os.ReadFile(filepath.Join(repoRoot(t), "docs", "examples", "s5-route-by-language.yaml"))
+		src, err := os.ReadFile(filepath.Join(modroot.Must(t), "docs", "examples", "s5-route-by-language.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}

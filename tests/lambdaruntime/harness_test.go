@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 	"github.com/switchboard-oss/switchboard/shared/store/dynamo/dynamolocal"
 	"github.com/switchboard-oss/switchboard/tests/lambdaruntime"
 )
@@ -27,24 +28,6 @@ func TestMain(m *testing.M) {
 		os.RemoveAll(built.dir)
 	}
 	os.Exit(code)
-}
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod above the working directory")
-		}
-		dir = parent
-	}
 }
 
 // goTool finds the go command, skipping (or failing, with
@@ -83,7 +66,7 @@ var built struct {
 func buildFunctions(t testing.TB) string {
 	t.Helper()
 	goBin := goTool(t)
-	root := repoRoot(t)
+	root := modroot.Must(t)
 	built.once.Do(func() {
 		dir, err := os.MkdirTemp("", "switchboard-lambdas-")
 		if err != nil {
@@ -237,7 +220,7 @@ func (p *proc) invoke(t *testing.T, payload []byte) lambdaruntime.Result {
 
 func sample(t *testing.T, name string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(repoRoot(t), "events", "testdata", name))
+	b, err := os.ReadFile(filepath.Join(modroot.Must(t), "events", "testdata", name))
 	if err != nil {
 		t.Fatal(err)
 	}

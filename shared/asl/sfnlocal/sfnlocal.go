@@ -24,6 +24,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 )
 
 // RequireToolsEnv makes Require fail instead of skip when set to "1".
@@ -38,29 +40,10 @@ const (
 	harnessPath   = "tests/sfnlocal/harness.mjs"
 )
 
-// Root returns the repository root: the nearest directory at or above the
-// working directory that holds go.mod.
-func Root() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", err
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", errors.New("sfnlocal: no go.mod above the working directory")
-		}
-		dir = parent
-	}
-}
-
 func toolPath(rel string) (string, error) {
-	root, err := Root()
+	root, err := modroot.Find()
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("sfnlocal: %w", err)
 	}
 	return filepath.Join(root, filepath.FromSlash(rel)), nil
 }
@@ -68,9 +51,9 @@ func toolPath(rel string) (string, error) {
 // Available reports whether Node 22, aws-local-stepfunctions, asl-validator
 // and the harness are installed; the error names what is missing.
 func Available() error {
-	root, err := Root()
+	root, err := modroot.Find()
 	if err != nil {
-		return err
+		return fmt.Errorf("sfnlocal: %w", err)
 	}
 	var missing []string
 	for _, rel := range []string{nodePath, moduleEntry, validatorPath, harnessPath} {

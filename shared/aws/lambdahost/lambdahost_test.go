@@ -29,6 +29,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
 	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/dynamo"
@@ -36,20 +37,6 @@ import (
 )
 
 func TestMain(m *testing.M) { os.Exit(dynamolocal.Main(m)) }
-
-func root(t *testing.T) string {
-	dir, _ := os.Getwd()
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("no go.mod")
-		}
-		dir = parent
-	}
-}
 
 func lookup(m map[string]string) func(string) (string, bool) {
 	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
@@ -84,7 +71,7 @@ func TestLoadEnv(t *testing.T) {
 // Each function needs only variables the stack gives it (docs/deploy.md's
 // table; the names themselves are shared with the stack through deployenv).
 func TestEveryFunctionGetsWhatItRequires(t *testing.T) {
-	doc, err := os.Open(filepath.Join(root(t), "docs", "deploy.md"))
+	doc, err := os.Open(filepath.Join(modroot.Must(t), "docs", "deploy.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,7 +154,7 @@ func TestHostInProcess(t *testing.T) {
 	fake.PutSecret("switchboard/web", "sample-webhook-secret-web")
 
 	var req lambdaevents.APIGatewayV2HTTPRequest
-	b, _ := os.ReadFile(filepath.Join(root(t), "events", "testdata", "apigw-webhook-generic.json"))
+	b, _ := os.ReadFile(filepath.Join(modroot.Must(t), "events", "testdata", "apigw-webhook-generic.json"))
 	if err := json.Unmarshal(b, &req); err != nil {
 		t.Fatal(err)
 	}

