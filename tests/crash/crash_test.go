@@ -91,8 +91,9 @@ func setup(ctx context.Context, e *engine.Engine) error {
 
 // server is one child process.
 type server struct {
-	cmd *exec.Cmd
-	url string
+	cmd    *exec.Cmd
+	url    string
+	killed sync.Once
 }
 
 func startChild(t *testing.T, dir string) *server {
@@ -122,9 +123,12 @@ func startChild(t *testing.T, dir string) *server {
 	return nil
 }
 
+// kill sends SIGKILL (no shutdown, no flush) once, however often it is called.
 func (s *server) kill() {
-	_ = s.cmd.Process.Kill() // SIGKILL: no shutdown, no flush
-	_ = s.cmd.Wait()
+	s.killed.Do(func() {
+		_ = s.cmd.Process.Kill()
+		_ = s.cmd.Wait()
+	})
 }
 
 type message struct{ ID, From string }

@@ -136,3 +136,30 @@ func TestStepFunctionsStatusChangeRecordsEnd(t *testing.T) {
 		t.Fatalf("workflow.ended at %v, want the execution's stop date", at)
 	}
 }
+
+// Issue 9.8: a run that never waits (it runs whole in the dispatcher, with
+// no execution) ends too, at once, succeeded or failed.
+func TestRunThatNeverWaitsEnds(t *testing.T) {
+	e := start(t, "")
+	e.team("gone", routing.RoundRobin, routing.ModeAutomatic, true)
+	e.publish(fmt.Sprintf(commentWorkflow, "quick"))
+	e.publish(`
+id: quickfail
+name: quickfail
+trigger: {type: conversation_opened}
+steps:
+  - {id: to_gone, type: assign, team: gone}
+`)
+	e.must(e.call("DELETE", "/v1/teams/gone", e.admin, nil), 204)
+	c := e.inbound("+447700900007", "hello")
+	status := map[any]any{}
+	for _, ev := range e.eventsOf(c, routing.EvWorkflowEnded) {
+		if _, dup := status[ev["actor"]]; dup {
+			t.Fatalf("two workflow.ended for %v", ev["actor"])
+		}
+		status[ev["actor"]] = dataOf(ev)["status"]
+	}
+	if status["workflow:quick"] != "succeeded" || status["workflow:quickfail"] != "failed" {
+		t.Fatalf("workflow.ended of runs that never wait: %v (timeline %v)", status, e.eventTypes(c))
+	}
+}
