@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"strings"
 	"sync"
 
@@ -102,6 +103,9 @@ func (b *billedDynamo) reset() {
 }
 
 func (b *billedDynamo) count() {
+	if debugWrites {
+		fmt.Println("REQUEST")
+	}
 	b.mu.Lock()
 	b.requests++
 	b.mu.Unlock()
@@ -152,8 +156,19 @@ func (b *billedDynamo) write(before, after item, perKB float64) {
 	b.wru += base
 	b.indexWRU += idx
 	b.items++
+	if debugWrites {
+		it := after
+		if it == nil {
+			it = before
+		}
+		fmt.Printf("WRITE %-40s %-30s size %4d base %g idx %g\n", render(it["pk"]), render(it["sk"]), size, base, idx)
+	}
 	b.mu.Unlock()
 }
+
+// debugWrites (COST_DEBUG=1) prints every request and every item written
+// with its size and billed units.
+var debugWrites = os.Getenv("COST_DEBUG") != ""
 
 // entry is an item's entry in an index (nil when it has none): the index
 // keys, the table keys and the projected attributes.
