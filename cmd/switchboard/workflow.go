@@ -16,7 +16,6 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/ids"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
-	"github.com/switchboard-oss/switchboard/shared/workflow/cli"
 )
 
 const workflowUsage = `Usage:
@@ -48,7 +47,7 @@ func workflowCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 			fmt.Fprint(stderr, workflowUsage)
 			return errors.New("give one FILE (or - for standard input)")
 		}
-		f := map[string]func(io.Writer, string) error{"validate": cli.Validate, "compile": cli.Compile, "graph": cli.Graph}[args[0]]
+		f := map[string]func(io.Writer, string) error{"validate": Validate, "compile": Compile, "graph": Graph}[args[0]]
 		return toolOutput(f, args[1], stdout, stderr)
 	case "simulate":
 		return simulate(ctx, args[1:], stdout, stderr)

@@ -1,8 +1,8 @@
-// Package cli implements `switchboard workflow validate|compile|graph FILE`:
-// each function reads a definition (YAML or JSON; "-" is standard input),
-// writes its result to w and returns an error when the command should exit
-// with a failure status.
-package cli
+package main
+
+// `switchboard workflow validate|compile|graph FILE`: each function reads a
+// definition (YAML or JSON; "-" is standard input), writes its result to w
+// and returns an error when the command should exit with a failure status.
 
 import (
 	"errors"

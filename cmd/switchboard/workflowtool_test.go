@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"bytes"
@@ -21,7 +21,7 @@ func write(t *testing.T, name, content string) string {
 
 func example(t *testing.T) string {
 	t.Helper()
-	p, err := filepath.Abs(filepath.Join("..", "..", "..", "docs", "examples", "s2-reassign-unanswered.yaml"))
+	p, err := filepath.Abs(filepath.Join("..", "..", "docs", "examples", "s2-reassign-unanswered.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
