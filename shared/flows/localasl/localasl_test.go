@@ -41,9 +41,12 @@ func (c *counting) Start(ctx context.Context, req flows.StartRequest) error {
 
 type world struct {
 	st     store.Store
+	eng    *engine.Engine
+	clk    *clock.Virtual
 	svc    *flows.Service
 	runner *counting
 	tasks  atomic.Int64
+	twice  atomic.Bool // deliver every task twice (an at-least-once re-delivery)
 }
 
 func newWorld(t *testing.T) *world {
@@ -55,7 +58,7 @@ func newWorld(t *testing.T) *world {
 	t.Cleanup(func() { st.Close() })
 	clk := clock.NewVirtual(time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC))
 	eng := engine.New(engine.Deps{Store: st, Clock: clk, IDs: ids.Random{}, Log: quiet}, engine.Config{})
-	w := &world{st: st}
+	w := &world{st: st, eng: eng, clk: clk}
 	local := localasl.NewLocalRunner(func(inv asl.Invoker) *asl.Runner {
 		return asl.NewRunner(asl.NewMemoryRunStore(), clk, inv, ids.Random{})
 	})
@@ -63,6 +66,9 @@ func newWorld(t *testing.T) *world {
 	w.svc = flows.New(flows.Deps{Engine: eng, Runner: w.runner, Clock: clk, Log: quiet})
 	local.SetTask(func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		w.tasks.Add(1)
+		if w.twice.Load() {
+			_, _ = w.svc.HandleTask(ctx, payload)
+		}
 		out, err := w.svc.HandleTask(ctx, payload)
 		if err != nil {
 			t.Logf("task %s: %v", payload, err)
@@ -150,6 +156,55 @@ func TestShortcutRunsOnce(t *testing.T) {
 	}
 	if n := w.runner.starts.Load(); n != 2 {
 		t.Fatalf("waits: Runner.Start called %d times, want 2 (the same name: Standard starts it once)", n)
+	}
+}
+
+// TestStretchDeliveredTwiceActsOnce: a stretch task (one Task running an
+// assign and a comment after a wait) delivered twice, as Step Functions may,
+// assigns once and comments once: each action of the stretch claims a step
+// key of its own, and the second delivery replays both.
+func TestStretchDeliveredTwiceActsOnce(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.eng.CreateAgent(ctx, routing.Agent{ID: "ana", Name: "Ana", MaxConcurrent: 3, Teams: []string{"general"}, Status: routing.StatusOnline}, admin); err != nil {
+		t.Fatal(err)
+	}
+	w.publish(t, `{"id": "wf", "name": "Later", "trigger": {"type": "shortcut", "name": "Later"},
+	  "steps": [{"id": "pause", "type": "wait", "duration": "1m"},
+	            {"id": "give", "type": "assign", "agent": "ana"},
+	            {"id": "note", "type": "comment", "text": "assigned after a minute"}]}`)
+	conv := routing.Conversation{ID: "c1", ContactID: "k1", ChannelID: "web", Status: routing.ConvPending, TeamID: "general"}
+	contact := routing.Contact{ID: "k1", ChannelID: "web", ExternalID: "+34600111222"}
+	if err := w.st.Commit(ctx, store.Tx{Contacts: []store.ContactWrite{{Value: contact}}, Conversations: []store.ConversationWrite{{Value: conv}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.twice.Store(true)
+	if _, err := w.svc.RunShortcut(ctx, "c1", "wf", nil, admin, "req-1"); err != nil {
+		t.Fatal(err)
+	}
+	next, ok := w.runner.ASL.NextWake()
+	if !ok {
+		t.Fatal("the run is not waiting")
+	}
+	w.clk.Set(next)
+	if _, err := w.runner.ASL.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := w.st.Events(ctx, "c1", store.PageRequest{Limit: store.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[routing.EventType]int{}
+	for _, ev := range page.Items {
+		count[ev.Type]++
+	}
+	if count[routing.EvAssigned] != 1 || count[routing.EvComment] != 1 || w.tasks.Load() != 1 {
+		t.Fatalf("one stretch task delivered twice: %d assignments, %d comments, %d tasks; want 1, 1, 1 (%v)",
+			count[routing.EvAssigned], count[routing.EvComment], w.tasks.Load(), count)
+	}
+	a, err := w.st.GetAgent(ctx, "ana")
+	if err != nil || a.OpenCount != 1 {
+		t.Fatalf("ana: %+v %v", a, err)
 	}
 }
 
