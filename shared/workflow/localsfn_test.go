@@ -142,14 +142,6 @@ func normCalls(calls []string) []string {
 	return out
 }
 
-func actions(run sfnRun) []string {
-	var out []string
-	for _, c := range run.Calls {
-		out = append(out, c.Payload.Action+":"+string(c.Payload.Params))
-	}
-	return out
-}
-
 // scenario is one execution of a compiled workflow with scripted tasks and
 // the states it must go through; both the local-sfn and the embedded runner
 // tests run every scenario.

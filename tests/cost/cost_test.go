@@ -17,7 +17,6 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"io"
 	"log/slog"
 	"math"
 	"os"
@@ -212,8 +211,6 @@ func (c *lineCounter) get() (int, int) {
 	defer c.mu.Unlock()
 	return c.bytes, c.lines
 }
-
-var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func root(t *testing.T) string {
 	dir, _ := os.Getwd()
