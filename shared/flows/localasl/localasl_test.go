@@ -31,11 +31,15 @@ var admin = engine.Person("seed", routing.RoleAdmin)
 // counting wraps the local runner and counts Start calls by name.
 type counting struct {
 	*localasl.LocalRunner
-	starts atomic.Int64
+	starts    atomic.Int64
+	failStart atomic.Int64 // fail this many Start calls as unavailable (Step Functions throttling)
 }
 
 func (c *counting) Start(ctx context.Context, req flows.StartRequest) error {
 	c.starts.Add(1)
+	if c.failStart.Add(-1) >= 0 {
+		return routing.Errorf(routing.CodeUnavailable, "StartExecution throttled")
+	}
 	return c.LocalRunner.Start(ctx, req)
 }
 
@@ -205,6 +209,54 @@ func TestStretchDeliveredTwiceActsOnce(t *testing.T) {
 	a, err := w.st.GetAgent(ctx, "ana")
 	if err != nil || a.OpenCount != 1 {
 		t.Fatalf("ana: %+v %v", a, err)
+	}
+}
+
+// TestPreludeRetriedAfterStartFailed: the leading stretch ran in the
+// caller, then StartExecution failed; the retried request replays the
+// stretch (one assignment, one comment) and starts the execution, which
+// runs the stretch after the wait once.
+func TestPreludeRetriedAfterStartFailed(t *testing.T) {
+	w := newWorld(t)
+	ctx := context.Background()
+	if _, err := w.eng.CreateAgent(ctx, routing.Agent{ID: "ana", Name: "Ana", MaxConcurrent: 3, Teams: []string{"general"}, Status: routing.StatusOnline}, admin); err != nil {
+		t.Fatal(err)
+	}
+	w.publish(t, `{"id": "wf", "name": "Now and later", "trigger": {"type": "shortcut", "name": "Now and later"},
+	  "steps": [{"id": "give", "type": "assign", "agent": "ana"},
+	            {"id": "note", "type": "comment", "text": "assigned"},
+	            {"id": "pause", "type": "wait", "duration": "1m"},
+	            {"id": "again", "type": "comment", "text": "a minute later"}]}`)
+	conv := routing.Conversation{ID: "c1", ContactID: "k1", ChannelID: "web", Status: routing.ConvPending, TeamID: "general"}
+	contact := routing.Contact{ID: "k1", ChannelID: "web", ExternalID: "+34600111222"}
+	if err := w.st.Commit(ctx, store.Tx{Contacts: []store.ContactWrite{{Value: contact}}, Conversations: []store.ConversationWrite{{Value: conv}}}); err != nil {
+		t.Fatal(err)
+	}
+	w.runner.failStart.Store(1)
+	if _, err := w.svc.RunShortcut(ctx, "c1", "wf", nil, admin, "req-1"); routing.ErrorCode(err) != routing.CodeUnavailable {
+		t.Fatalf("first request: %v, want unavailable", err)
+	}
+	if _, err := w.svc.RunShortcut(ctx, "c1", "wf", nil, admin, "req-1"); err != nil {
+		t.Fatal(err)
+	}
+	next, ok := w.runner.ASL.NextWake()
+	if !ok {
+		t.Fatal("the run is not waiting")
+	}
+	w.clk.Set(next)
+	if _, err := w.runner.ASL.RunDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	page, err := w.st.Events(ctx, "c1", store.PageRequest{Limit: store.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	count := map[routing.EventType]int{}
+	for _, ev := range page.Items {
+		count[ev.Type]++
+	}
+	if count[routing.EvAssigned] != 1 || count[routing.EvComment] != 2 || count[routing.EvWorkflowStarted] != 1 || w.tasks.Load() != 1 {
+		t.Fatalf("%v, %d tasks; want 1 assignment, 2 comments, 1 start, 1 task", count, w.tasks.Load())
 	}
 }
 
