@@ -148,6 +148,19 @@ func TestShortcutRunsOnce(t *testing.T) {
 	if n, s, c := w.runner.starts.Load(), w.tasks.Load(), comments(); n != 0 || s != 0 || c != 1 {
 		t.Fatalf("never waits: %d starts, %d tasks, %d comments for one request, want 0, 0, 1", n, s, c)
 	}
+	page, err := w.st.Events(ctx, "c1", store.PageRequest{Limit: store.MaxLimit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ended []string
+	for _, ev := range page.Items {
+		if ev.Type == routing.EvWorkflowEnded {
+			ended = append(ended, fmt.Sprint(ev.Data["status"]))
+		}
+	}
+	if fmt.Sprint(ended) != "[succeeded]" {
+		t.Fatalf("never waits: workflow.ended %v, want once, succeeded", ended)
+	}
 	w.publish(t, `{"id": "wf", "name": "Note", "trigger": {"type": "shortcut", "name": "Note"},
 	  "steps": [{"id": "note", "type": "comment", "text": "escalated"}, {"id": "pause", "type": "wait", "duration": "1m"}]}`)
 	for i := 0; i < 2; i++ {
