@@ -549,6 +549,9 @@ func (s *Store) Commit(ctx context.Context, tx store.Tx) error {
 	if err != nil {
 		return err
 	}
+	if len(tx.Outbox) > 0 {
+		s.outboxCommits.Add(1) // wakes this store's stream feed at once
+	}
 	for _, h := range hints {
 		// The Tx is committed: a failed hint is logged, never reported (the
 		// caller would retry an applied change).

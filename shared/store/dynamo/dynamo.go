@@ -12,6 +12,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -55,6 +56,9 @@ type Store struct {
 	now          func() time.Time
 	streams      StreamsAPI
 	streamIdle   time.Duration
+	// outboxCommits counts this store's commits with outbox events: they
+	// wake its stream feed (see StreamFeed).
+	outboxCommits atomic.Int64
 }
 
 var _ store.Store = (*Store)(nil)

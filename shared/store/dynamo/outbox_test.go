@@ -359,3 +359,29 @@ func TestStreamFeedLeavesAnIdleShardAlone(t *testing.T) {
 		t.Fatalf("%d GetRecords calls on an idle open shard within its idle time, want none", len(fs.gets)-calls)
 	}
 }
+
+// A commit of this store wakes its idle feed at once: a relay draining right
+// after a commit sees its events (other processes' commits wait out the
+// idle time).
+func TestStreamFeedWakesOnThisStoresCommit(t *testing.T) {
+	s := newStore(t, dynamo.WithStreamIdle(time.Hour))
+	feed := s.Outbox()
+	if page, err := feed.Next(t.Context(), 10); err != nil || len(page) != 0 {
+		t.Fatalf("empty table: %v %v", page, err) // the shard is idle for an hour now
+	}
+	commit(t, s, store.Tx{Outbox: []store.OutboxEvent{outboxEvent("cv_1", "e1")}})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		page, err := feed.Next(t.Context(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(page) == 1 && page[0].Event.ID == "e1" {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the commit's event never came: %v", page)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -70,6 +70,7 @@ type shardState struct {
 	lastSeq    string    // sequence number of the last record read
 	done       bool      // closed and read to its end
 	idleUntil  time.Time // not read again before (it had nothing new, or was throttled)
+	idleAt     int64     // the store's outbox commit count when it went idle
 }
 
 // describeEvery bounds how often the shard list is refreshed (DescribeStream
@@ -149,7 +150,7 @@ func (f *StreamFeed) fill(ctx context.Context, want int) error {
 		progress = false
 		for _, id := range f.order {
 			sh := f.shards[id]
-			if sh.done || !f.readable(sh) || time.Now().Before(sh.idleUntil) {
+			if sh.done || !f.readable(sh) || f.resting(sh) {
 				continue
 			}
 			n, err := f.readShard(ctx, sh, want)
@@ -166,6 +167,17 @@ func (f *StreamFeed) fill(ctx context.Context, want int) error {
 		}
 	}
 	return nil
+}
+
+// resting reports whether sh is left alone: it had nothing new a moment ago
+// and this store has committed no outbox event since (a commit of this
+// process wakes the feed at once, so a relay's Drain right after a commit
+// sees it; other processes' commits are seen after the idle time).
+func (f *StreamFeed) resting(sh *shardState) bool {
+	if !time.Now().Before(sh.idleUntil) {
+		return false
+	}
+	return sh.idleAt < 0 || f.s.outboxCommits.Load() == sh.idleAt
 }
 
 func (f *StreamFeed) readable(sh *shardState) bool {
@@ -243,6 +255,7 @@ func (f *StreamFeed) readShard(ctx context.Context, sh *shardState, want int) (i
 				return read, err
 			}
 		}
+		commits := f.s.outboxCommits.Load() // before the read: a commit after it wakes the shard
 		out, err := f.s.streams.GetRecords(ctx, &dynamodbstreams.GetRecordsInput{ShardIterator: sh.iter, Limit: aws.Int32(int32(min(want-read, 1000)))})
 		f.s.record("GetRecords")
 		var expired *stypes.ExpiredIteratorException
@@ -251,7 +264,7 @@ func (f *StreamFeed) readShard(ctx context.Context, sh *shardState, want int) (i
 		var limit *stypes.LimitExceededException
 		switch {
 		case errors.As(err, &limit): // 5 GetRecords a second per shard, shared by every reader
-			sh.idleUntil = time.Now().Add(max(f.s.streamIdle, time.Second))
+			sh.idleUntil, sh.idleAt = time.Now().Add(max(f.s.streamIdle, time.Second)), -1
 			return read, nil
 		case errors.As(err, &expired): // iterators live 15 minutes: get a new one at the same place
 			sh.iter = nil
@@ -293,7 +306,10 @@ func (f *StreamFeed) readShard(ctx context.Context, sh *shardState, want int) (i
 			sh.done = true // a closed shard read to its end
 		}
 		if len(out.Records) == 0 && sh.iter != nil {
-			sh.idleUntil = time.Now().Add(f.s.streamIdle) // an open shard with nothing new
+			// An open shard with nothing new. The count is read before the
+			// next Commit can add to it only if that Commit came later than
+			// this read, so its record is not missed.
+			sh.idleUntil, sh.idleAt = time.Now().Add(f.s.streamIdle), commits
 			break
 		}
 	}
