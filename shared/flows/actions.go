@@ -235,6 +235,24 @@ func (a actions) Escalate(ctx context.Context, t workflow.Task, p workflow.Escal
 	return fail(err)
 }
 
+// Handoff hands a conversation in its bot phase to people; one already with
+// people (or closed) has nothing to hand off, and the step goes on.
+func (a actions) Handoff(ctx context.Context, t workflow.Task, p workflow.HandoffParams) error {
+	c, err := a.contact(ctx, t.ConversationID)
+	if err != nil {
+		return fail(err)
+	}
+	_, _, err = a.once(ctx, t, func(ctx context.Context) error {
+		_, err := a.s.eng.Handoff(ctx, t.ConversationID, engine.HandoffRequest{Reason: p.Reason, TeamID: p.TeamID,
+			Summary: t.Render(p.Summary, c), EscalationType: routing.EscalationType(p.EscalationType)}, a.actor(t))
+		return err
+	})
+	if routing.IsConflict(err, "not_in_bot_phase") || routing.IsConflict(err, "closed") {
+		return nil
+	}
+	return fail(err)
+}
+
 func (a actions) Close(ctx context.Context, t workflow.Task) error {
 	_, _, err := a.once(ctx, t, func(ctx context.Context) error {
 		_, err := a.s.eng.Close(ctx, t.ConversationID, a.actor(t), "closed by workflow")

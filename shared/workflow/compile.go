@@ -47,13 +47,14 @@ const (
 	ActionUpdateContact = "update_contact"
 	ActionEscalate      = "escalate"
 	ActionClose         = "close"
+	ActionHandoff       = "handoff"
 	ActionRecordFailure = "record_failure"
 )
 
 // ActionNames lists every task action.
 var ActionNames = []string{
 	ActionSnapshot, ActionAssign, ActionComment, ActionSendMessage, ActionAsk,
-	ActionUpdateContact, ActionEscalate, ActionClose, ActionRecordFailure,
+	ActionUpdateContact, ActionEscalate, ActionClose, ActionHandoff, ActionRecordFailure,
 }
 
 // Retry policy of every task of a Standard machine: about two minutes of
@@ -452,6 +453,8 @@ func (c *compiler) step(i int) {
 		c.add(s.ID, c.taskState(s.ID, ActionEscalate, obj("type", s.EscalationType, "summary", s.Summary), next, true, s))
 	case StepClose:
 		c.add(s.ID, c.taskState(s.ID, ActionClose, object{}, next, true, s))
+	case StepHandoff:
+		c.add(s.ID, c.taskState(s.ID, ActionHandoff, handoffParams(s), next, true, s))
 	case StepGoto:
 		c.gotoStates(s, next)
 	}
@@ -831,4 +834,9 @@ func writeString(b *bytes.Buffer, s string) {
 	}
 	b.WriteString(s[start:])
 	b.WriteByte('"')
+}
+
+// handoffParams are the params of a handoff step's task.
+func handoffParams(s *Step) object {
+	return obj("reason", s.Reason, "teamId", s.Team, "summary", s.Summary, "escalationType", s.EscalationType)
 }

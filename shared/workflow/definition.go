@@ -53,12 +53,15 @@ const (
 	StepEscalate      = "escalate"
 	StepClose         = "close"
 	StepGoto          = "goto"
+	// StepHandoff hands a conversation in its bot phase to people (a no-op
+	// for one already with people).
+	StepHandoff = "handoff"
 )
 
 // StepTypes lists every step type, in documentation order.
 var StepTypes = []string{
 	StepAssign, StepWait, StepBranch, StepAsk, StepComment, StepSendMessage,
-	StepUpdateContact, StepEscalate, StepClose, StepGoto,
+	StepUpdateContact, StepEscalate, StepClose, StepGoto, StepHandoff,
 }
 
 // Condition operators.
@@ -180,9 +183,11 @@ type Step struct {
 	// update_contact
 	Field string `json:"field,omitempty"`
 	Value string `json:"value,omitempty"`
-	// escalate
+	// escalate (and handoff: escalationType, summary, team)
 	EscalationType string `json:"escalationType,omitempty"`
 	Summary        string `json:"summary,omitempty"`
+	// handoff
+	Reason string `json:"reason,omitempty"`
 	// goto
 	Target        string `json:"target,omitempty"`
 	MaxIterations int    `json:"maxIterations,omitempty"`

@@ -98,6 +98,10 @@ func (s *scriptedActions) Escalate(_ context.Context, t Task, p EscalateParams) 
 	s.note(t, p)
 	return s.result(t, nil)
 }
+func (s *scriptedActions) Handoff(_ context.Context, t Task, p HandoffParams) error {
+	s.note(t, p)
+	return s.result(t, nil)
+}
 func (s *scriptedActions) Close(_ context.Context, t Task) error {
 	s.note(t, struct{}{})
 	return s.result(t, nil)

@@ -137,6 +137,8 @@ func stepLabel(s *Step) string {
 		return "Escalate (" + s.EscalationType + ")"
 	case StepClose:
 		return "Close conversation"
+	case StepHandoff:
+		return "Hand off to people: " + shorten(s.Reason, 40)
 	case StepGoto:
 		return fmt.Sprintf("Go to %s (at most %d times)", s.Target, s.maxIterations())
 	}

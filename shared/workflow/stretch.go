@@ -151,6 +151,8 @@ func actionParams(s *Step) (string, object) {
 		return ActionEscalate, obj("type", s.EscalationType, "summary", s.Summary)
 	case StepClose:
 		return ActionClose, object{}
+	case StepHandoff:
+		return ActionHandoff, handoffParams(s)
 	}
 	return "", nil
 }

@@ -65,6 +65,14 @@ type (
 		Type    string `json:"type"`
 		Summary string `json:"summary"`
 	}
+	// HandoffParams hands the conversation from its bot phase to people;
+	// Summary is a template. TeamID and EscalationType may be empty.
+	HandoffParams struct {
+		Reason         string `json:"reason"`
+		TeamID         string `json:"teamId"`
+		Summary        string `json:"summary"`
+		EscalationType string `json:"escalationType"`
+	}
 )
 
 // AssignResult is the result of assign.
@@ -197,6 +205,8 @@ type Actions interface {
 	UpdateContact(ctx context.Context, t Task, p UpdateContactParams) error
 	Escalate(ctx context.Context, t Task, p EscalateParams) error
 	Close(ctx context.Context, t Task) error
+	// Handoff hands a bot-phase conversation to people (nothing to do for one already with people).
+	Handoff(ctx context.Context, t Task, p HandoffParams) error
 	// RecordFailure puts the failure of a step on the timeline.
 	RecordFailure(ctx context.Context, t Task, f Failure) error
 }
@@ -381,6 +391,11 @@ func runAction(ctx context.Context, a Actions, t Task, raw json.RawMessage, fail
 		var p struct{}
 		if err = params(&p); err == nil {
 			err = a.Close(ctx, t)
+		}
+	case ActionHandoff:
+		var p HandoffParams
+		if err = params(&p); err == nil {
+			err = a.Handoff(ctx, t, p)
 		}
 	case ActionRecordFailure:
 		var p struct{}

@@ -48,6 +48,9 @@ func (f *fakeActions) Escalate(_ context.Context, t Task, p EscalateParams) erro
 	return f.rec(t, "escalate %s %s", p.Type, t.Render(p.Summary, nil))
 }
 func (f *fakeActions) Close(_ context.Context, t Task) error { return f.rec(t, "close") }
+func (f *fakeActions) Handoff(_ context.Context, t Task, p HandoffParams) error {
+	return f.rec(t, "handoff %s %s %s", p.Reason, p.TeamID, t.Render(p.Summary, nil))
+}
 func (f *fakeActions) RecordFailure(_ context.Context, t Task, fl Failure) error {
 	f.failure = fl
 	return f.rec(t, "failure %s", fl.Error)

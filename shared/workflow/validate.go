@@ -42,6 +42,7 @@ var stepFields = map[string][]string{
 	StepEscalate:      {"escalationType", "summary", "next"},
 	StepClose:         {"next"},
 	StepGoto:          {"target", "maxIterations", "next"},
+	StepHandoff:       {"reason", "team", "summary", "escalationType", "next"},
 }
 
 // Validate checks a definition and returns every problem found, each naming
@@ -374,6 +375,20 @@ func (v *validator) checkStep(i int) {
 			v.fail(l.key("escalationType"), "required: one of %s", escalationList())
 		case !routing.EscalationType(s.EscalationType).Valid():
 			v.fail(l.key("escalationType"), "unknown escalation type %q: use one of %s", s.EscalationType, escalationList())
+		}
+		v.checkTemplate(i, l.key("summary"), s.Summary)
+	case StepHandoff:
+		switch r := strings.TrimSpace(s.Reason); {
+		case r == "":
+			v.fail(l.key("reason"), "required: why the conversation goes to people")
+		case len(r) > 200:
+			v.fail(l.key("reason"), "longer than 200 characters")
+		}
+		if s.EscalationType != "" && !routing.EscalationType(s.EscalationType).Valid() {
+			v.fail(l.key("escalationType"), "unknown escalation type %q: use one of %s", s.EscalationType, escalationList())
+		}
+		if s.Team != "" && v.dir != nil && !v.dir.TeamExists(s.Team) {
+			v.fail(l.key("team"), "unknown team %q", s.Team)
 		}
 		v.checkTemplate(i, l.key("summary"), s.Summary)
 	case StepGoto:

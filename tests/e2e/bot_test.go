@@ -262,3 +262,26 @@ func TestBotHandoffToManualTeamWaitsToBeTaken(t *testing.T) {
 		t.Fatal("not taken")
 	}
 }
+
+// A workflow step hands off too: a message about a refund skips the bot.
+func TestWorkflowHandoffStep(t *testing.T) {
+	e := startBot(t, "front", nil)
+	e.team("billing", routing.RoundRobin, routing.ModeAutomatic, true)
+	e.agent("bill", 3, routing.StatusOnline, "billing")
+	e.publish(`{"id":"bot-refund","name":"Refunds skip the bot","trigger":{"type":"message_received","conditions":[{"subject":"text","operator":"contains","value":"refund"}]},
+	  "steps":[{"id":"to_billing","type":"handoff","reason":"refund request","team":"billing","summary":"{{contact.phone}} asked about a refund"}]}`)
+	c := e.say("+34600300080", "hola")
+	if e.conv(c).str("status") != "bot" {
+		t.Fatal("not in the bot phase")
+	}
+	e.say("+34600300080", "I want a refund")
+	cv := e.conv(c)
+	if cv.str("assigneeId") != "bill" || cv.str("handoff.reason") != "refund request" || cv.str("handoff.by") != "workflow:bot-refund" || cv.str("handoff.summary") != "+34600300080 asked about a refund" {
+		t.Fatalf("after the workflow's handoff: %s", cv.Raw)
+	}
+	// on a conversation already with people the step has nothing to do
+	e.say("+34600300080", "refund, please")
+	if n := len(e.handoffs(c)); n != 1 {
+		t.Fatalf("%d handoffs", n)
+	}
+}
