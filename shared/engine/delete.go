@@ -25,11 +25,12 @@ func checkExpected(kind, id string, stored, expect int64) error {
 	return nil
 }
 
-// DeleteAgent removes an agent and takes it out of its teams, in one change.
-// Refused (in_use) while the agent holds open conversations: reassign or
-// close them first. The store re-checks the open count in the same commit,
-// so an assignment racing the removal either lands first (and the removal
-// is refused) or fails (the agent is gone).
+// DeleteAgent removes an agent: it is taken out of its teams and set
+// offline, its open conversations go back to their teams' queues (and are
+// drained to others at once), then it is deleted. The store re-checks the
+// open count in the same commit as the delete, so an assignment racing the
+// removal either lands first (and is requeued on the next pass) or fails
+// (the agent is gone).
 func (e *Engine) DeleteAgent(ctx context.Context, id string, actor Actor, expectVersion int64) error {
 	if err := requireRole(actor, routing.RoleAdmin); err != nil {
 		return err
@@ -46,7 +47,11 @@ func (e *Engine) DeleteAgent(ctx context.Context, id string, actor Actor, expect
 			return err
 		}
 		if a.OpenCount > 0 {
-			return inUse("agent %s has %d open conversations: reassign or close them first", id, a.OpenCount)
+			// the agent's open conversations go back to their teams' queues first
+			if err := e.requeueAgent(ctx, a); err != nil {
+				return err
+			}
+			continue
 		}
 		tx := store.Tx{Deletes: []store.Delete{{Kind: store.DeleteAgent, ID: id, ExpectVersion: a.Version}}}
 		for _, teamID := range a.Teams {
@@ -69,11 +74,95 @@ func (e *Engine) DeleteAgent(ctx context.Context, id string, actor Actor, expect
 			continue // the agent or one of its teams changed: look again
 		}
 		if routing.IsConflict(err, routing.ReasonInUse) {
-			return inUse("agent %s has open conversations: reassign or close them first", id)
+			continue // a conversation was assigned meanwhile: requeue it too
 		}
 		return err
 	}
 	return routing.Errorf(routing.CodeUnavailable, "agent %s is changing too fast, retry", id)
+}
+
+// requeueAgent takes an agent being removed out of its teams (so no drain
+// picks it), sets it offline, and puts each of its open conversations back on
+// its team's queue (the channel's or the default team when it has none),
+// releasing the slot; the queues are then drained. A conversation with no
+// team to go to refuses the removal (in_use).
+func (e *Engine) requeueAgent(ctx context.Context, a routing.Agent) error {
+	for attempt := 0; attempt < maxAttempts; attempt++ {
+		cur, err := e.store.GetAgent(ctx, a.ID)
+		if err != nil {
+			return err
+		}
+		tx := store.Tx{}
+		for _, teamID := range cur.Teams {
+			t, err := e.store.GetTeam(ctx, teamID)
+			if routing.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			if t.HasMember(cur.ID) {
+				nt := t
+				nt.Members = without(t.Members, cur.ID)
+				tx.Teams = append(tx.Teams, store.TeamWrite{Value: nt, ExpectVersion: t.Version})
+			}
+		}
+		if cur.Status != routing.StatusOffline {
+			next := cur
+			next.Status = routing.StatusOffline
+			tx.Agents = []store.AgentWrite{{Value: next, ExpectVersion: cur.Version}}
+		}
+		err = e.store.Commit(ctx, tx)
+		if routing.IsConflict(err, routing.ReasonVersion) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		break
+	}
+	open := store.Conversations(e.store, store.ConversationFilter{Status: routing.ConvOpen, AssigneeID: a.ID})
+	var convs []routing.Conversation
+	if err := store.ForEach(ctx, open, func(c routing.Conversation) error { convs = append(convs, c); return nil }); err != nil {
+		return err
+	}
+	teams := map[string]bool{}
+	for _, c := range convs {
+		for attempt := 0; attempt < maxAttempts; attempt++ {
+			cur, err := e.store.GetConversation(ctx, c.ID)
+			if err != nil {
+				return err
+			}
+			if cur.Status != routing.ConvOpen || cur.AssigneeID != a.ID {
+				break // closed or moved meanwhile
+			}
+			team := cur.TeamID
+			if team == "" {
+				if ch, err := e.store.GetChannel(ctx, cur.ChannelID); err == nil {
+					team = ch.Config["team"]
+				}
+			}
+			if team == "" {
+				team = e.cfg.DefaultTeam
+			}
+			if team == "" {
+				return inUse("agent %s holds conversation %s, which has no team to go back to: reassign or close it first", a.ID, cur.ID)
+			}
+			_, err = e.queue(ctx, cur, team, cur.OnlineOnly, System, "agent removed", &routing.Decision{Why: "the agent was removed"})
+			if routing.IsConflict(err, routing.ReasonVersion) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			teams[team] = true
+			break
+		}
+	}
+	for t := range teams {
+		e.DrainTeam(ctx, t)
+	}
+	return nil
 }
 
 // DeleteTeam removes a team. Refused (in_use) while it has members (remove

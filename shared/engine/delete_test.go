@@ -15,7 +15,9 @@ func wantInUse(t *testing.T, what string, err error) {
 	}
 }
 
-// An agent with open conversations stays; without them it goes, and leaves its teams.
+// Removing an agent (api.md: "agents are deactivated; their open
+// conversations go back to their teams' queues"): its open conversation goes
+// back to the team and on to the other agent; it leaves its teams.
 func TestDeleteAgent(t *testing.T) {
 	e, _, st := newEngine(t)
 	ch := setup(t, e, routing.RoundRobin, map[string]int{"a": 1, "b": 1})
@@ -33,28 +35,28 @@ func TestDeleteAgent(t *testing.T) {
 	if err := e.DeleteAgent(ctx, idle, engine.Person("ana", routing.RoleSupervisor), 0); routing.ErrorCode(err) != routing.CodeForbidden {
 		t.Fatalf("a supervisor removed an agent: %v", err)
 	}
-	wantInUse(t, "agent with an open conversation", e.DeleteAgent(ctx, busy, admin, 0))
 	if err := e.DeleteAgent(ctx, idle, admin, 7); !routing.IsConflict(err, routing.ReasonVersion) {
 		t.Fatalf("stale version: %v, want stale_version", err)
 	}
-	if err := e.DeleteAgent(ctx, idle, admin, 0); err != nil {
-		t.Fatal(err)
+	if err := e.DeleteAgent(ctx, busy, admin, 0); err != nil {
+		t.Fatalf("removing an agent with an open conversation: %v", err)
 	}
-	if _, err := st.GetAgent(ctx, idle); !routing.IsNotFound(err) {
+	if _, err := st.GetAgent(ctx, busy); !routing.IsNotFound(err) {
 		t.Fatalf("removed agent still readable: %v", err)
+	}
+	c, err := st.GetConversation(ctx, r.ConversationID)
+	if err != nil || c.Status != routing.ConvOpen || c.AssigneeID != idle {
+		t.Fatalf("the removed agent's conversation: %s with %q (%v), want open with %s", c.Status, c.AssigneeID, err, idle)
+	}
+	if other, _ := st.GetAgent(ctx, idle); other.OpenCount != 1 {
+		t.Fatalf("%s counts %d open", idle, other.OpenCount)
 	}
 	team, err := st.GetTeam(ctx, "t")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if team.HasMember(idle) || !team.HasMember(busy) {
-		t.Fatalf("team members after removing %s: %v", idle, team.Members)
-	}
-	if _, err := e.Close(ctx, r.ConversationID, admin, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := e.DeleteAgent(ctx, busy, admin, 0); err != nil {
-		t.Fatalf("agent whose conversation closed: %v", err)
+	if team.HasMember(busy) || !team.HasMember(idle) {
+		t.Fatalf("team members after removing %s: %v", busy, team.Members)
 	}
 	if err := e.DeleteAgent(ctx, busy, admin, 0); !routing.IsNotFound(err) {
 		t.Fatalf("removing twice: %v, want not_found", err)
