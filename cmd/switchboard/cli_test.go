@@ -71,3 +71,13 @@ func TestCompileDiagnosticsOnStderr(t *testing.T) {
 		t.Fatalf("invalid: exit %d, stdout %q, stderr %q", code, out, errOut)
 	}
 }
+
+// Issue 9.9: admins set the escalation order when they start the server; a
+// wrong one is refused naming the flag, before anything starts.
+func TestDevRefusesABadEscalationOrder(t *testing.T) {
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), []string{"dev", "--data", t.TempDir(), "--addr", "127.0.0.1:0", "--escalation-order", "billing,urgent"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "--escalation-order") || !strings.Contains(err.Error(), "urgent") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -92,9 +92,20 @@ func dev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	sessionHours := fs.Duration("session", 12*time.Hour, "agent session length before automatic disconnection")
 	warn := fs.Duration("session-warning", 30*time.Minute, "warning before the disconnection")
 	logFormat := fs.String("log-format", "text", "log format on stderr: text or json (one line per request, with its X-Request-Id)")
+	escOrder := fs.String("escalation-order", os.Getenv("SWITCHBOARD_ESCALATION_ORDER"),
+		"queue order of escalation types, most urgent first (default emergency,complaint,appointment,purchase,general,billing); types left out follow in the default order")
 	storeOpts := addStoreFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if *escOrder != "" {
+		order, err := routing.ParseEscalationOrder(*escOrder)
+		if err == nil {
+			err = routing.SetEscalationOrder(order)
+		}
+		if err != nil {
+			return fmt.Errorf("--escalation-order: %w", err)
+		}
 	}
 	log, err := newLogger(*logFormat, stderr)
 	if err != nil {
