@@ -175,7 +175,7 @@ func Open(opts Options) (*Main, error) {
 	}
 	m.runs = runs
 	m.Runner = localasl.NewLocalRunner(func(inv asl.Invoker) *asl.Runner { return asl.NewRunner(runs, m.Clock, inv, opts.IDs) })
-	m.Flows = flows.New(flows.Deps{Engine: m.Engine, Runner: m.Runner, Clock: m.Clock, IDs: opts.IDs, Log: opts.Log})
+	m.Flows = flows.New(flows.Deps{Engine: m.Engine, Store: st, Runner: m.Runner, Clock: m.Clock, IDs: opts.IDs, Log: opts.Log})
 	m.Runner.SetTask(m.Flows.HandleTask)
 	m.Relay = relay.New(feed, m.Flows.HandleEvent, relay.WithWorkers(opts.BusWorkers), relay.WithLogger(opts.Log))
 

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/ids"
 	"github.com/switchboard-oss/switchboard/shared/routing"
+	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/bolt"
 )
 
@@ -597,13 +599,78 @@ var codeCases = []codeCase{
 	{"ClearQuestion/unknown conversation", func(ctx context.Context, w *codeWorld) error {
 		return w.e.ClearQuestion(ctx, "conv_nope", "tok")
 	}, notFound},
+
+	// Queries: reads apply the same visibility as acting.
+	{"GetConversation/another agent's", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetConversation(ctx, agentA2, w.open))
+	}, refused},
+	{"GetConversation/a team's pending one", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetConversation(ctx, agentA2, w.pending))
+	}, allowed},
+	{"GetConversation/another team's pending one", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetConversation(ctx, agentU1, w.pending))
+	}, refused},
+	{"GetConversation/unknown", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetConversation(ctx, sup, "conv_nope"))
+	}, notFound},
+	{"ListConversations/an agent's page holds only theirs", func(ctx context.Context, w *codeWorld) error {
+		pg, err := w.e.ListConversations(ctx, agentU1, store.ConversationFilter{})
+		for _, c := range pg.Items {
+			if c.ID != w.bot { // any person may look at what a bot holds
+				return fmt.Errorf("u1 sees %s (%s, assignee %q, team %s)", c.ID, c.Status, c.AssigneeID, c.TeamID)
+			}
+		}
+		return err
+	}, allowed},
+	{"Events/another agent's conversation", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.Events(ctx, agentA2, w.open, store.PageRequest{}))
+	}, refused},
+	{"ConversationContact/another agent's conversation", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.ConversationContact(ctx, agentA2, routing.Conversation{ID: w.open, Status: routing.ConvOpen, AssigneeID: "a1", TeamID: "t"}))
+	}, refused},
+	{"ConversationChannel/another agent's conversation", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.ConversationChannel(ctx, agentA2, w.open))
+	}, refused},
+	{"GetContact/of another agent's conversation", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetContact(ctx, agentA2, w.openContact))
+	}, refused},
+	{"GetContact/with no open conversation, by an agent", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetContact(ctx, agentA1, w.closedContact))
+	}, refused},
+	{"GetContact/unknown", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetContact(ctx, sup, "ct_nope"))
+	}, notFound},
+	{"ListTeams/by a supervisor", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.ListTeams(ctx, sup, store.PageRequest{}))
+	}, refused},
+	{"GetTeam/by an agent", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetTeam(ctx, agentA1, "t"))
+	}, refused},
+	{"ListAgents/by an agent", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.ListAgents(ctx, agentA1, store.PageRequest{}))
+	}, refused},
+	{"GetAgent/another agent's profile", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetAgent(ctx, agentA1, "a2"))
+	}, refused},
+	{"GetAgent/one's own", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetAgent(ctx, agentA1, "a1"))
+	}, allowed},
+	{"ListChannels/by a supervisor", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.ListChannels(ctx, sup, store.PageRequest{}))
+	}, refused},
+	{"GetChannel/by an agent", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.GetChannel(ctx, agentA1, "c"))
+	}, refused},
+	{"Notifications/one's own", func(ctx context.Context, w *codeWorld) error {
+		return two(w.e.Notifications(ctx, agentA1, store.PageRequest{}))
+	}, allowed},
 }
 
 // noRefusals are the exported methods of *engine.Engine with no row above:
 // accessors, and plumbing that refuses nothing of its own (a workflow's
 // timeline entry, the sweep, the drains, deadlines, step results).
 var noRefusals = map[string]bool{
-	"Config": true, "Store": true, "Now": true, "RecordWorkflow": true, "Sweep": true,
+	"Config": true, "Now": true, "RecordWorkflow": true, "Sweep": true,
 	"DrainAgent": true, "DrainTeam": true, "NextSessionDeadline": true, "NextBotDeadline": true, "StepResult": true,
 }
 

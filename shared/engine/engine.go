@@ -133,9 +133,6 @@ func New(d Deps, cfg Config) *Engine {
 // Config returns the engine's settings.
 func (e *Engine) Config() Config { return e.cfg }
 
-// Store returns the engine's store, for read-only queries by adapters.
-func (e *Engine) Store() store.Store { return e.store }
-
 // Now is the engine's clock reading.
 func (e *Engine) Now() time.Time { return e.clock.Now() }
 

@@ -2,11 +2,8 @@ package flows
 
 import (
 	"context"
-	"net/http"
 	"sort"
 
-	"github.com/switchboard-oss/switchboard/shared/auth"
-	"github.com/switchboard-oss/switchboard/shared/httpapi"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 )
@@ -21,12 +18,6 @@ import (
 //   - Exclusive: once this workflow starts for an event, the workflows after
 //     it in that order do not.
 //   - Delete: only a draft that was never published (409 otherwise: disable it).
-
-// Settings changes a workflow's dispatch settings; nil fields stay.
-type Settings struct {
-	Priority  *int  `json:"priority"`
-	Exclusive *bool `json:"exclusive"`
-}
 
 // maxPriority bounds Priority (either sign).
 const maxPriority = 1_000_000
@@ -65,17 +56,17 @@ func (s *Service) SetEnabled(ctx context.Context, id string, enabled bool, expec
 	})
 }
 
-// UpdateSettings changes a workflow's priority and exclusivity.
-func (s *Service) UpdateSettings(ctx context.Context, id string, p Settings, expectVersion int64) (routing.Workflow, error) {
-	if p.Priority != nil && (*p.Priority > maxPriority || *p.Priority < -maxPriority) {
+// UpdateSettings changes a workflow's priority and exclusivity; nil ones stay.
+func (s *Service) UpdateSettings(ctx context.Context, id string, priority *int, exclusive *bool, expectVersion int64) (routing.Workflow, error) {
+	if priority != nil && (*priority > maxPriority || *priority < -maxPriority) {
 		return routing.Workflow{}, routing.Invalid("priority", "priority must be between -%d and %d", maxPriority, maxPriority)
 	}
 	return s.changeRecord(ctx, id, expectVersion, func(w *routing.Workflow) error {
-		if p.Priority != nil {
-			w.Priority = *p.Priority
+		if priority != nil {
+			w.Priority = *priority
 		}
-		if p.Exclusive != nil {
-			w.Exclusive = *p.Exclusive
+		if exclusive != nil {
+			w.Exclusive = *exclusive
 		}
 		return nil
 	})
@@ -136,55 +127,4 @@ func (s *Service) candidates(ctx context.Context, trigger string) ([]candidate, 
 		return out[i].v.WorkflowID < out[j].v.WorkflowID
 	})
 	return out, nil
-}
-
-// registerControl adds the routes of this file.
-func (s *Service) registerControl(handle func(pattern string, min routing.Role, h httpapi.AuthedHandler)) {
-	handle("PATCH /v1/workflows/{id}", routing.RoleAdmin, s.httpSettings)
-	handle("POST /v1/workflows/{id}/disable", routing.RoleAdmin, s.httpEnabled(false))
-	handle("POST /v1/workflows/{id}/enable", routing.RoleAdmin, s.httpEnabled(true))
-	handle("DELETE /v1/workflows/{id}", routing.RoleAdmin, s.httpDelete)
-}
-
-func (s *Service) httpEnabled(enabled bool) httpapi.AuthedHandler {
-	return func(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-		expect, err := versionParam(r)
-		if err != nil {
-			return err
-		}
-		wf, err := s.SetEnabled(r.Context(), r.PathValue("id"), enabled, expect)
-		if err != nil {
-			return err
-		}
-		httpapi.WriteJSON(w, http.StatusOK, view(wf))
-		return nil
-	}
-}
-
-func (s *Service) httpSettings(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	var body struct {
-		Settings
-		Version int64 `json:"version"`
-	}
-	if err := httpapi.Decode(w, r, &body); err != nil {
-		return err
-	}
-	wf, err := s.UpdateSettings(r.Context(), r.PathValue("id"), body.Settings, body.Version)
-	if err != nil {
-		return err
-	}
-	httpapi.WriteJSON(w, http.StatusOK, view(wf))
-	return nil
-}
-
-func (s *Service) httpDelete(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	expect, err := versionParam(r)
-	if err != nil {
-		return err
-	}
-	if err := s.Delete(r.Context(), r.PathValue("id"), expect); err != nil {
-		return err
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
 }

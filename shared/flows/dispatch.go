@@ -183,22 +183,13 @@ func contactFields(c routing.Contact) map[string]string {
 	return m
 }
 
-// ShortcutView is a published shortcut with its form, for agents.
-type ShortcutView struct {
-	WorkflowID  string               `json:"workflowId"`
-	Version     int                  `json:"version"`
-	Name        string               `json:"name"`
-	Description string               `json:"description,omitempty"`
-	Form        []workflow.FormField `json:"form"`
-}
-
 // Shortcuts lists the published shortcut workflows.
-func (s *Service) Shortcuts(ctx context.Context) ([]ShortcutView, error) {
+func (s *Service) Shortcuts(ctx context.Context) ([]workflow.Shortcut, error) {
 	live, err := s.live(ctx, workflow.TriggerShortcut)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]ShortcutView, 0, len(live))
+	out := make([]workflow.Shortcut, 0, len(live))
 	for _, p := range live {
 		name := p.def.Trigger.Name
 		if strings.TrimSpace(name) == "" {
@@ -208,7 +199,7 @@ func (s *Service) Shortcuts(ctx context.Context) ([]ShortcutView, error) {
 		if form == nil {
 			form = []workflow.FormField{}
 		}
-		out = append(out, ShortcutView{WorkflowID: p.v.WorkflowID, Version: p.v.Number, Name: name, Description: p.def.Trigger.Description, Form: form})
+		out = append(out, workflow.Shortcut{WorkflowID: p.v.WorkflowID, Version: p.v.Number, Name: name, Description: p.def.Trigger.Description, Form: form})
 	}
 	return out, nil
 }

@@ -23,6 +23,8 @@ import (
 // Deps are the service's collaborators.
 type Deps struct {
 	Engine *engine.Engine
+	// Store holds the workflows, their versions and the runs' claims.
+	Store  store.Store
 	Runner Runner
 	Clock  clock.Clock
 	IDs    ids.Generator
@@ -60,7 +62,7 @@ func New(d Deps) *Service {
 	if d.IDs == nil {
 		d.IDs = ids.Random{}
 	}
-	s := &Service{eng: d.Engine, st: d.Engine.Store(), runner: d.Runner, clock: d.Clock, ids: d.IDs, log: d.Log, versions: map[string]*published{}}
+	s := &Service{eng: d.Engine, st: d.Store, runner: d.Runner, clock: d.Clock, ids: d.IDs, log: d.Log, versions: map[string]*published{}}
 	if r, ok := d.Runner.(endReporter); ok {
 		r.OnEnded(s.recordEnd) // workflow.ended from the embedded runner
 	}

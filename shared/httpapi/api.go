@@ -11,16 +11,8 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/engine"
 	"github.com/switchboard-oss/switchboard/shared/providers"
 	"github.com/switchboard-oss/switchboard/shared/routing"
-	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/workflow"
 )
-
-// Workflows is the workflow feature (drafts, publishing, shortcuts), served
-// under /v1/workflows and /v1/shortcuts when configured.
-type Workflows interface {
-	// Register adds the routes through handle, which authenticates and checks the role.
-	Register(handle func(pattern string, min routing.Role, h AuthedHandler))
-}
 
 // AuthedHandler serves a request of an authenticated principal.
 type AuthedHandler func(w http.ResponseWriter, r *http.Request, p auth.Principal) error
@@ -48,7 +40,6 @@ type Config struct {
 type API struct {
 	cfg Config
 	eng *engine.Engine
-	st  store.Store
 	mux *http.ServeMux
 
 	patterns []Route
@@ -56,7 +47,7 @@ type API struct {
 
 // New builds the handler.
 func New(cfg Config) *API {
-	a := &API{cfg: cfg, eng: cfg.Engine, st: cfg.Engine.Store(), mux: http.NewServeMux()}
+	a := &API{cfg: cfg, eng: cfg.Engine, mux: http.NewServeMux()}
 	a.routes()
 	return a
 }
@@ -176,7 +167,7 @@ func (a *API) routes() {
 	a.handle("GET /v1/stats/bot", supervisor, a.botStats)
 
 	if a.cfg.Workflows != nil {
-		a.cfg.Workflows.Register(a.handle)
+		a.workflowRoutes()
 	}
 	if a.cfg.AdvanceClock != nil {
 		a.handle("POST /v1/dev/clock/advance", admin, a.advanceClock)

@@ -20,7 +20,7 @@ func pageRequest(r *http.Request) (store.PageRequest, error) {
 
 func (a *API) me(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	out := meView{ID: p.Subject, Role: p.Role}
-	if ag, err := a.st.GetAgent(r.Context(), p.Subject); err == nil {
+	if ag, err := a.eng.GetAgent(r.Context(), actor(p), p.Subject); err == nil {
 		v := viewAgent(ag)
 		out.Agent = &v
 	}
@@ -33,7 +33,7 @@ func (a *API) notifications(w http.ResponseWriter, r *http.Request, p auth.Princ
 	if err != nil {
 		return err
 	}
-	pg, err := a.st.Notifications(r.Context(), p.Subject, pr)
+	pg, err := a.eng.Notifications(r.Context(), actor(p), pr)
 	if err != nil {
 		return err
 	}
@@ -61,36 +61,21 @@ func (a *API) listConversations(w http.ResponseWriter, r *http.Request, p auth.P
 		return err
 	}
 	f.PageRequest = pr
-	pg, err := a.st.ListConversations(r.Context(), f)
+	pg, err := a.eng.ListConversations(r.Context(), actor(p), f) // agents: their own and their teams' pending ones
 	if err != nil {
 		return err
 	}
-	items := make([]conversationView, 0, len(pg.Items))
-	for _, c := range pg.Items {
-		if a.eng.CanView(r.Context(), actor(p), c) != nil {
-			continue // agents see their own conversations and the pending ones of their teams
-		}
-		items = append(items, viewConversation(c))
-	}
-	WriteJSON(w, http.StatusOK, newPage(items, pg.Next))
+	WriteJSON(w, http.StatusOK, newPage(views(pg.Items, viewConversation), pg.Next))
 	return nil
 }
 
-func (a *API) loadConversation(r *http.Request, p auth.Principal) (routing.Conversation, error) {
-	c, err := a.st.GetConversation(r.Context(), r.PathValue("id"))
-	if err != nil {
-		return c, err
-	}
-	return c, a.eng.CanView(r.Context(), actor(p), c)
-}
-
 func (a *API) getConversation(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	c, err := a.loadConversation(r, p)
+	c, err := a.eng.GetConversation(r.Context(), actor(p), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
 	v := viewConversation(c)
-	if ct, err := a.st.GetContact(r.Context(), c.ContactID); err == nil {
+	if ct, err := a.eng.ConversationContact(r.Context(), actor(p), c); err == nil {
 		cv := viewContact(ct)
 		v.Contact = &cv
 	}
@@ -99,15 +84,11 @@ func (a *API) getConversation(w http.ResponseWriter, r *http.Request, p auth.Pri
 }
 
 func (a *API) conversationEvents(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	c, err := a.loadConversation(r, p)
-	if err != nil {
-		return err
-	}
 	pr, err := pageRequest(r)
 	if err != nil {
 		return err
 	}
-	pg, err := a.st.Events(r.Context(), c.ID, pr)
+	pg, err := a.eng.Events(r.Context(), actor(p), r.PathValue("id"), pr)
 	if err != nil {
 		return err
 	}
@@ -182,11 +163,7 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, p auth.Princip
 // checkOutbound refuses a reply on a channel that cannot deliver it (409
 // naming the missing setting), once the conversation may be seen.
 func (a *API) checkOutbound(r *http.Request, p auth.Principal) error {
-	c, err := a.loadConversation(r, p)
-	if err != nil {
-		return err
-	}
-	ch, err := a.st.GetChannel(r.Context(), c.ChannelID)
+	ch, err := a.eng.ConversationChannel(r.Context(), actor(p), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -239,18 +216,9 @@ func (a *API) escalations(w http.ResponseWriter, r *http.Request, p auth.Princip
 }
 
 func (a *API) getContact(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	c, err := a.st.GetContact(r.Context(), r.PathValue("id"))
+	c, err := a.eng.GetContact(r.Context(), actor(p), r.PathValue("id"))
 	if err != nil {
 		return err
-	}
-	if p.Role.Rank() < routing.RoleSupervisor.Rank() {
-		conv, err := a.st.GetConversation(r.Context(), c.OpenConversationID)
-		if err != nil {
-			return routing.Errorf(routing.CodeForbidden, "contact %s has no open conversation of yours", c.ID)
-		}
-		if err := a.eng.CanView(r.Context(), actor(p), conv); err != nil {
-			return err
-		}
 	}
 	WriteJSON(w, http.StatusOK, viewContact(c))
 	return nil
@@ -277,7 +245,7 @@ func (a *API) listTeams(w http.ResponseWriter, r *http.Request, p auth.Principal
 	if err != nil {
 		return err
 	}
-	pg, err := a.st.ListTeams(r.Context(), pr)
+	pg, err := a.eng.ListTeams(r.Context(), actor(p), pr)
 	if err != nil {
 		return err
 	}
@@ -286,7 +254,7 @@ func (a *API) listTeams(w http.ResponseWriter, r *http.Request, p auth.Principal
 }
 
 func (a *API) getTeam(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	t, err := a.st.GetTeam(r.Context(), r.PathValue("id"))
+	t, err := a.eng.GetTeam(r.Context(), actor(p), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -352,7 +320,7 @@ func (a *API) listAgents(w http.ResponseWriter, r *http.Request, p auth.Principa
 	if err != nil {
 		return err
 	}
-	pg, err := a.st.ListAgents(r.Context(), pr)
+	pg, err := a.eng.ListAgents(r.Context(), actor(p), pr)
 	if err != nil {
 		return err
 	}
@@ -361,11 +329,7 @@ func (a *API) listAgents(w http.ResponseWriter, r *http.Request, p auth.Principa
 }
 
 func (a *API) getAgent(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
-	id := r.PathValue("id")
-	if id != p.Subject && p.Role.Rank() < routing.RoleSupervisor.Rank() {
-		return routing.Errorf(routing.CodeForbidden, "agents can read only their own profile")
-	}
-	ag, err := a.st.GetAgent(r.Context(), id)
+	ag, err := a.eng.GetAgent(r.Context(), actor(p), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
@@ -441,7 +405,7 @@ func (a *API) listChannels(w http.ResponseWriter, r *http.Request, p auth.Princi
 	if err != nil {
 		return err
 	}
-	pg, err := a.st.ListChannels(r.Context(), pr)
+	pg, err := a.eng.ListChannels(r.Context(), actor(p), pr)
 	if err != nil {
 		return err
 	}

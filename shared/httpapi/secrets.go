@@ -50,7 +50,7 @@ func (a *API) putChannelSecret(w http.ResponseWriter, r *http.Request, p auth.Pr
 	}
 	id := r.PathValue("id")
 	ref := a.cfg.SecretWriter.RefFor(id)
-	switch ch, err := a.st.GetChannel(r.Context(), id); {
+	switch ch, err := a.eng.GetChannel(r.Context(), actor(p), id); {
 	case err == nil && ch.SecretRef != "" && a.cfg.SecretWriter.Owns(ch.SecretRef):
 		ref = ch.SecretRef
 	case err == nil && shownRef(ch.SecretRef) != "":

@@ -257,3 +257,13 @@ func EncodeInput(in ExecutionInput) ([]byte, error) {
 	}
 	return nil, routing.Invalid(field, "the workflow input would be %d bytes, more than Step Functions' limit of %d: %s is too long", len(raw), MaxPayloadSize, field)
 }
+
+// Shortcut is a published shortcut workflow as agents pick it: its live
+// version, the name and description its trigger shows, and its form.
+type Shortcut struct {
+	WorkflowID  string
+	Version     int
+	Name        string
+	Description string
+	Form        []FormField
+}

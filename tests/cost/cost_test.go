@@ -272,7 +272,7 @@ func newWorld(t *testing.T, workflowFile string, how compile) *world {
 		return asl.NewRunner(asl.NewMemoryRunStore(), w.clk, inv, ids.Random{})
 	})
 	w.runner = &recording{LocalRunner: local, express: map[string]bool{}}
-	w.flows = flows.New(flows.Deps{Engine: w.host.Engine, Runner: w.runner, Clock: w.clk, IDs: ids.Random{}, Log: logger})
+	w.flows = flows.New(flows.Deps{Engine: w.host.Engine, Store: w.host.Store, Runner: w.runner, Clock: w.clk, IDs: ids.Random{}, Log: logger})
 	local.SetTask(func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		w.taskMu.Lock()
 		w.m.Task++

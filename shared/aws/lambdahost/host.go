@@ -174,7 +174,7 @@ func New(env Env, c Clients, o Options) *Host {
 		Prefix: env.StateMachinePrefix, ARNPrefix: env.StateMachineARNPrefix, TaskFunctionARN: env.TaskFunctionARN,
 		RoleARN: env.StateMachineRoleARN, LogGroupARN: env.StateMachineLogGroup,
 	}, log)
-	h.Flows = flows.New(flows.Deps{Engine: h.Engine, Runner: h.Runner, Clock: o.Clock, IDs: o.IDs, Log: log})
+	h.Flows = flows.New(flows.Deps{Engine: h.Engine, Store: h.Store, Runner: h.Runner, Clock: o.Clock, IDs: o.IDs, Log: log})
 	h.API = httpapi.New(httpapi.Config{Engine: h.Engine, Auth: auth.GatewayClaims{SubjectClaim: env.AuthSubjectClaim},
 		Workflows: h.Flows, Version: Version, Secrets: h.Secrets, SecretWriter: secretWriter})
 	hooks := &webhook.Handler{Providers: h.Providers, Channels: intake.Channels{Store: h.Store}, Secrets: h.Secrets,

@@ -68,7 +68,7 @@ func service(t *testing.T, r flows.Runner) (*flows.Service, store.Store) {
 	if _, err := eng.CreateTeam(context.Background(), routing.Team{ID: "general", Name: "General", Strategy: routing.LeastOpen, Mode: routing.ModeAutomatic}, engine.Person("seed", routing.RoleAdmin)); err != nil {
 		t.Fatal(err)
 	}
-	return flows.New(flows.Deps{Engine: eng, Runner: r, Log: quiet}), st
+	return flows.New(flows.Deps{Engine: eng, Store: st, Runner: r, Log: quiet}), st
 }
 
 // draft is a Standard workflow (it waits) whose ASL changes with rev.

@@ -67,7 +67,7 @@ func newWorld(t *testing.T) *world {
 		return asl.NewRunner(asl.NewMemoryRunStore(), clk, inv, ids.Random{})
 	})
 	w.runner = &counting{LocalRunner: local}
-	w.svc = flows.New(flows.Deps{Engine: eng, Runner: w.runner, Clock: clk, Log: quiet})
+	w.svc = flows.New(flows.Deps{Engine: eng, Store: st, Runner: w.runner, Clock: clk, Log: quiet})
 	local.SetTask(func(ctx context.Context, payload json.RawMessage) (json.RawMessage, error) {
 		w.tasks.Add(1)
 		if w.twice.Load() {
