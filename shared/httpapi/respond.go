@@ -1,7 +1,7 @@
 // Package httpapi is Switchboard's HTTP API: one net/http handler served by
 // the local server and, through an API Gateway adapter, by Lambda. Handlers
-// decode, make one engine call and encode; only this package maps error codes
-// to HTTP status codes.
+// decode, make one engine call and encode; only this package (through its
+// leaf httperror) maps error codes to HTTP status codes.
 package httpapi
 
 import (
@@ -16,33 +16,12 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/switchboard-oss/switchboard/shared/httpapi/httperror"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
 
 // MaxBody is the largest request body accepted, in bytes.
 const MaxBody = 1 << 20
-
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Code    routing.Code `json:"code"`
-	Message string       `json:"message"`
-	Field   string       `json:"field,omitempty"`
-	Reason  string       `json:"reason,omitempty"`
-}
-
-var statusOf = map[routing.Code]int{
-	routing.CodeInvalid:         http.StatusBadRequest,
-	routing.CodeUnauthenticated: http.StatusUnauthorized,
-	routing.CodeForbidden:       http.StatusForbidden,
-	routing.CodeNotFound:        http.StatusNotFound,
-	routing.CodeConflict:        http.StatusConflict,
-	routing.CodeRateLimited:     http.StatusTooManyRequests,
-	routing.CodeUnavailable:     http.StatusServiceUnavailable,
-	routing.CodeInternal:        http.StatusInternalServerError,
-}
 
 // WriteError writes err in the one error shape. Foreign errors become
 // "internal" without their text, which is logged instead (on the request's
@@ -59,14 +38,7 @@ func WriteError(w http.ResponseWriter, r *http.Request, err error) {
 		}
 		e = &routing.Error{Code: routing.CodeInternal, Message: "internal error"}
 	}
-	status, ok := statusOf[e.Code]
-	if !ok {
-		status = http.StatusInternalServerError
-	}
-	if e.Code == routing.CodeInvalid && e.Reason == "too_large" {
-		status = http.StatusRequestEntityTooLarge
-	}
-	WriteJSON(w, status, errorBody{Error: errorDetail{Code: e.Code, Message: e.Message, Field: e.Field, Reason: e.Reason}})
+	httperror.Write(w, e)
 }
 
 // WriteJSON writes v as the JSON body with status.
@@ -197,7 +169,7 @@ func decodeError(err error, body []byte) error {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		return &routing.Error{Code: routing.CodeInvalid, Reason: "too_large", Message: fmt.Sprintf("the body is larger than %d bytes", MaxBody)}
+		return &routing.Error{Code: routing.CodeInvalid, Reason: httperror.ReasonTooLarge, Message: fmt.Sprintf("the body is larger than %d bytes", MaxBody)}
 	case errors.As(err, &syn):
 		return routing.Invalid("", "malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):

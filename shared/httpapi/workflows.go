@@ -9,6 +9,7 @@ import (
 
 	"github.com/switchboard-oss/switchboard/shared/auth"
 	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/httpapi/httperror"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/workflow"
@@ -82,7 +83,7 @@ func viewShortcut(s workflow.Shortcut) shortcutView {
 func (a *API) saveWorkflow(w http.ResponseWriter, r *http.Request, p auth.Principal) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
-		return &routing.Error{Code: routing.CodeInvalid, Reason: "too_large", Field: "body", Message: "the definition is larger than 1 MiB"}
+		return &routing.Error{Code: routing.CodeInvalid, Reason: httperror.ReasonTooLarge, Field: "body", Message: "the definition is larger than 1 MiB"}
 	}
 	expect, err := VersionQuery(r)
 	if err != nil {

@@ -41,8 +41,8 @@ package webhook
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -50,6 +50,7 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/clock"
+	"github.com/switchboard-oss/switchboard/shared/httpapi/httperror"
 	"github.com/switchboard-oss/switchboard/shared/providers"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
@@ -113,7 +114,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, provider string) {
 	p, ok := h.Providers.Get(provider)
 	if !ok {
-		writeError(w, http.StatusNotFound, routing.NotFound("provider", provider))
+		httperror.Write(w, routing.NotFound("provider", provider))
 		return
 	}
 	switch r.Method {
@@ -123,7 +124,7 @@ func (h *Handler) Serve(w http.ResponseWriter, r *http.Request, provider string)
 		h.handshake(w, r, p)
 	default:
 		w.Header().Set("Allow", "GET, POST")
-		writeError(w, http.StatusMethodNotAllowed, routing.Errorf(routing.CodeInvalid, "method %s is not allowed", r.Method))
+		httperror.Write(w, &routing.Error{Code: routing.CodeInvalid, Reason: httperror.ReasonMethodNotAllowed, Message: fmt.Sprintf("method %s is not allowed", r.Method)})
 	}
 }
 
@@ -153,17 +154,17 @@ func (h *Handler) post(w http.ResponseWriter, r *http.Request, p providers.Provi
 	ctx := r.Context()
 	limit := h.maxBody()
 	if r.ContentLength > limit {
-		writeError(w, http.StatusRequestEntityTooLarge, tooLarge(limit))
+		httperror.Write(w, tooLarge(limit))
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			writeError(w, http.StatusRequestEntityTooLarge, tooLarge(limit))
+			httperror.Write(w, tooLarge(limit))
 			return
 		}
-		writeError(w, http.StatusBadRequest, routing.Invalid("body", "cannot read the body"))
+		httperror.Write(w, routing.Invalid("body", "cannot read the body"))
 		return
 	}
 
@@ -351,7 +352,7 @@ func (h *Handler) verify(r *http.Request, p providers.Provider, ch routing.Chann
 func (h *Handler) handshake(w http.ResponseWriter, r *http.Request, p providers.Provider) {
 	hs, ok := p.(providers.Handshaker)
 	if !ok {
-		writeError(w, http.StatusNotFound, routing.Errorf(routing.CodeNotFound, "provider %s has no verification handshake", p.Name()))
+		httperror.Write(w, routing.Errorf(routing.CodeNotFound, "provider %s has no verification handshake", p.Name()))
 		return
 	}
 	var candidates []routing.Channel
@@ -419,7 +420,7 @@ func respond(w http.ResponseWriter, p providers.Provider, events []providers.Inb
 }
 
 func tooLarge(limit int64) *routing.Error {
-	return routing.Invalid("body", "the body is larger than %d bytes", limit)
+	return &routing.Error{Code: routing.CodeInvalid, Reason: httperror.ReasonTooLarge, Field: "body", Message: fmt.Sprintf("the body is larger than %d bytes", limit)}
 }
 
 // fail writes err with the status of its code; foreign errors become a bare
@@ -436,42 +437,5 @@ func (h *Handler) fail(w http.ResponseWriter, err error) {
 	if re.Code == routing.CodeUnavailable {
 		w.Header().Set("Retry-After", RetryAfter)
 	}
-	writeError(w, StatusOf(re.Code), re)
-}
-
-// StatusOf maps an error code to its HTTP status.
-func StatusOf(c routing.Code) int {
-	switch c {
-	case routing.CodeInvalid:
-		return http.StatusBadRequest
-	case routing.CodeUnauthenticated:
-		return http.StatusUnauthorized
-	case routing.CodeForbidden:
-		return http.StatusForbidden
-	case routing.CodeNotFound:
-		return http.StatusNotFound
-	case routing.CodeConflict:
-		return http.StatusConflict
-	case routing.CodeRateLimited:
-		return http.StatusTooManyRequests
-	case routing.CodeUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
-type errorBody struct {
-	Error struct {
-		Code    routing.Code `json:"code"`
-		Message string       `json:"message"`
-		Field   string       `json:"field,omitempty"`
-	} `json:"error"`
-}
-
-func writeError(w http.ResponseWriter, status int, e *routing.Error) {
-	var b errorBody
-	b.Error.Code, b.Error.Message, b.Error.Field = e.Code, e.Message, e.Field
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(b)
+	httperror.Write(w, re)
 }

@@ -1,5 +1,5 @@
 // Package fence keeps the core free of infrastructure: the domain, the event
-// contract, the use cases and the workflow packages import no AWS SDK, no
+// contract, the use cases (engine, flows) and the workflow packages import no AWS SDK, no
 // bbolt and no net/http, directly or through any dependency. The adapters
 // (shared/httpapi, shared/store/*, shared/aws/*, ...) are where those live.
 package fence
@@ -20,6 +20,7 @@ var core = map[string][]string{
 	"shared/engine":   nil,
 	"shared/workflow": nil,
 	"shared/asl":      nil, // its bbolt run store is shared/store/bolt/aslruns
+	"shared/flows":    nil, // its routes are shared/httpapi/workflows.go; its runners are adapters
 }
 
 // forbidden are import path prefixes the core must not depend on.
