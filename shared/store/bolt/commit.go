@@ -6,7 +6,6 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"time"
 
@@ -188,88 +187,68 @@ func (s *Store) tryBatch(pending []*request) (failed int, err error) {
 	return -1, err
 }
 
-// validate refuses a Tx with a missing id, an id holding the key separator,
-// an item touched twice, a bad Delta or a negative ExpectVersion.
+// validate is the contract's checks (store.Validate) and this store's own:
+// no id holds the key separator (a NUL byte), and no Tx both writes a team
+// and sets its round-robin cursor.
 func validate(tx store.Tx) error {
-	seen := make(map[string]bool)
-	// item reports a problem with one item key; kind groups keys that name
-	// the same stored item (an agent's profile and its load).
-	item := func(field, kind string, parts ...string) error {
+	if err := store.Validate(tx); err != nil {
+		return err
+	}
+	ids := func(field string, parts ...string) error {
 		for _, p := range parts {
-			if p == "" {
-				return routing.Invalid(field, "%s: an id is required", field)
-			}
 			if hasSep(p) {
 				return routing.Invalid(field, "%s: an id must not contain a NUL byte", field)
 			}
-		}
-		key := kind + "\x00" + fmt.Sprint(parts)
-		if seen[key] {
-			return routing.Invalid(field, "%s: the transaction touches %s %v twice", field, kind, parts)
-		}
-		seen[key] = true
-		return nil
-	}
-	version := func(field string, v int64) error {
-		if v < 0 {
-			return routing.Invalid(field, "%s: ExpectVersion must not be negative", field)
 		}
 		return nil
 	}
 	var errs []error
 	for _, w := range tx.Conversations {
-		errs = append(errs, item("conversations.id", "conversation", w.Value.ID), version("conversations.expectVersion", w.ExpectVersion))
+		errs = append(errs, ids("conversations.id", w.Value.ID))
 	}
 	for _, w := range tx.Contacts {
-		errs = append(errs, item("contacts.id", "contact", w.Value.ID), version("contacts.expectVersion", w.ExpectVersion))
-		if hasSep(w.Value.ChannelID) {
-			errs = append(errs, routing.Invalid("contacts.channelId", "a channel id must not contain a NUL byte"))
-		}
+		errs = append(errs, ids("contacts.id", w.Value.ID), ids("contacts.channelId", w.Value.ChannelID))
 	}
 	for _, w := range tx.Agents {
-		errs = append(errs, item("agents.id", "agent", w.Value.ID), version("agents.expectVersion", w.ExpectVersion))
+		errs = append(errs, ids("agents.id", w.Value.ID))
 	}
+	written := map[string]bool{}
 	for _, w := range tx.Teams {
-		errs = append(errs, item("teams.id", "team", w.Value.ID), version("teams.expectVersion", w.ExpectVersion))
+		errs = append(errs, ids("teams.id", w.Value.ID))
+		written[w.Value.ID] = true
 	}
 	for _, w := range tx.Channels {
-		errs = append(errs, item("channels.id", "channel", w.Value.ID), version("channels.expectVersion", w.ExpectVersion))
+		errs = append(errs, ids("channels.id", w.Value.ID))
 	}
 	for _, w := range tx.Workflows {
-		errs = append(errs, item("workflows.id", "workflow", w.Value.ID), version("workflows.expectVersion", w.ExpectVersion))
+		errs = append(errs, ids("workflows.id", w.Value.ID))
 	}
 	for _, v := range tx.Versions {
-		errs = append(errs, item("versions.workflowId", "version", v.WorkflowID, fmt.Sprint(v.Number)))
+		errs = append(errs, ids("versions.workflowId", v.WorkflowID))
 	}
 	for _, l := range tx.Loads {
-		errs = append(errs, item("loads.agentId", "agent", l.AgentID))
-		if l.Delta != 1 && l.Delta != -1 {
-			errs = append(errs, routing.Invalid("loads.delta", "delta must be +1 or -1, not %d", l.Delta))
-		}
+		errs = append(errs, ids("loads.agentId", l.AgentID))
 	}
 	for _, c := range tx.Cursors {
-		errs = append(errs, item("cursors.teamId", "team", c.TeamID))
+		errs = append(errs, ids("cursors.teamId", c.TeamID))
+		if written[c.TeamID] {
+			errs = append(errs, routing.Invalid("cursors.teamId", "cursors.teamId: the transaction writes team %q and sets its cursor", c.TeamID))
+		}
 	}
 	for _, c := range tx.Claims {
-		errs = append(errs, item("claims.key", "claim", c.Key))
+		errs = append(errs, ids("claims.key", c.Key))
 	}
 	for _, e := range tx.Events {
-		errs = append(errs, item("events.id", "event", e.ConversationID, e.ID, e.At.UTC().String()))
+		errs = append(errs, ids("events.id", e.ConversationID, e.ID))
 	}
 	for _, n := range tx.Notifications {
-		errs = append(errs, item("notifications.id", "notification", n.AgentID, n.ID, n.At.UTC().String()))
+		errs = append(errs, ids("notifications.id", n.AgentID, n.ID))
 	}
 	for _, o := range tx.Outbox {
-		errs = append(errs, item("outbox.event.id", "outbox", o.Event.ID))
-		if o.Key == "" {
-			errs = append(errs, routing.Invalid("outbox.key", "outbox.key: a key is required"))
-		}
+		errs = append(errs, ids("outbox.event.id", o.Event.ID))
 	}
-	errs = append(errs, validateDeletes(tx, item)...)
-	for _, c := range tx.Claims {
-		if len(c.Value) > store.MaxClaimValue {
-			errs = append(errs, routing.Invalid("claims.value", "claims.value: longer than %d bytes", store.MaxClaimValue))
-		}
+	for _, d := range tx.Deletes {
+		errs = append(errs, ids("deletes.id", d.ID))
 	}
 	for _, err := range errs {
 		if err != nil {

@@ -7,23 +7,6 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/store"
 )
 
-// validateDeletes checks tx.Deletes the way validate checks writes; item is
-// validate's duplicate check, so a Delete and a write of one item collide.
-func validateDeletes(tx store.Tx, item func(field, kind string, parts ...string) error) []error {
-	var errs []error
-	for _, d := range tx.Deletes {
-		if !d.Kind.Valid() {
-			errs = append(errs, routing.Invalid("deletes.kind", "deletes.kind: %q is not agent, team, channel or workflow", d.Kind))
-			continue
-		}
-		errs = append(errs, item("deletes.id", string(d.Kind), d.ID))
-		if d.ExpectVersion <= 0 {
-			errs = append(errs, routing.Invalid("deletes.expectVersion", "deletes.expectVersion: a delete needs the version it removes"))
-		}
-	}
-	return errs
-}
-
 // deletes checks each Delete's version and removes the item (and, for an
 // agent its load, which must be zero; for a team its cursor).
 func (p *prepared) deletes(btx *bbolt.Tx, ds []store.Delete) error {

@@ -194,17 +194,6 @@ func TestNewTeamWithCursorInOneTx(t *testing.T) {
 	}
 }
 
-func TestSameEventTwiceInOneTxKeepsLast(t *testing.T) {
-	s := newStore(t)
-	a, b := event("ev_1", "cv_1", t0), event("ev_1", "cv_1", t0)
-	b.Note = "second"
-	commit(t, s, store.Tx{Events: []routing.Event{a, b, event("ev_2", "cv_1", t0)}})
-	p, err := s.Events(t.Context(), "cv_1", store.PageRequest{})
-	if err != nil || len(p.Items) != 2 || p.Items[0].Note != "second" {
-		t.Fatalf("events %+v err %v; want ev_1 (second) and ev_2", p.Items, err)
-	}
-}
-
 // The capacity counter lives on its own item without index keys: a LoadChange
 // is one conditional update of one small item (1 WCU), never an index write.
 func TestLoadChangeWritesOneItem(t *testing.T) {

@@ -97,13 +97,6 @@ func (b *txBuilder) versioned(it item, kind, id, field string, expect int64, ext
 	return b.add(op)
 }
 
-func checkVersion(field string, expect int64) error {
-	if expect < 0 {
-		return routing.Invalid(field, "expected version must not be negative")
-	}
-	return nil
-}
-
 // buildOps validates tx and turns it into DynamoDB writes: ops for the
 // transaction, and hints, the round-robin cursors written after it (see
 // Commit). now dates the outbox items' TTL.
@@ -126,53 +119,75 @@ func buildOps(tx store.Tx, now time.Time) (ops, hints []writeOp, err error) {
 	return rest, hints, nil
 }
 
+// buildTxOps checks tx against the contract (store.Validate) and encodes it,
+// kind by kind in the Tx's field order (so when several conditions fail the
+// error is the first in that order).
 func buildTxOps(tx store.Tx, now time.Time) ([]writeOp, error) {
-	var b txBuilder
-
-	for i, w := range tx.Conversations {
-		c := w.Value
-		field := fmt.Sprintf("conversations[%d]", i)
-		switch {
-		case c.ID == "":
-			return nil, routing.Invalid(field+".id", "conversation id is required")
-		case !c.Status.Valid():
-			return nil, routing.Invalid(field+".status", "unknown conversation status %q", c.Status)
+	if err := store.Validate(tx); err != nil {
+		return nil, err
+	}
+	b := &txBuilder{}
+	// A new team's cursor item is created with the team; a CursorSet of the
+	// same Tx then sets it (the contract applies writes in order).
+	newTeamCursor := map[string]int{} // team id -> index in tx.Cursors
+	for _, w := range tx.Teams {
+		for i, c := range tx.Cursors {
+			if w.ExpectVersion == 0 && w.Value.ID == c.TeamID {
+				newTeamCursor[c.TeamID] = i
+			}
 		}
-		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
-			return nil, err
-		}
-		c.Version = w.ExpectVersion + 1
-		it, err := conversationItem(c)
-		if err != nil {
-			return nil, routing.Invalid(field, "conversation cannot be encoded")
-		}
-		if err := b.versioned(it, "conversation", c.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
+	}
+	steps := []func() error{
+		func() error { return b.conversations(tx.Conversations) },
+		func() error { return b.contacts(tx.Contacts) },
+		func() error { return b.agents(tx.Agents) },
+		func() error { return b.teams(tx.Teams, tx.Cursors, newTeamCursor) },
+		func() error { return b.channels(tx.Channels) },
+		func() error { return b.workflows(tx.Workflows) },
+		func() error { return b.versions(tx.Versions) },
+		func() error { return b.deletes(tx.Deletes) },
+		func() error { return b.loads(tx.Loads) },
+		func() error { return b.cursors(tx.Cursors, newTeamCursor) },
+		func() error { return b.claims(tx.Claims) },
+		func() error { return b.timeline(tx.Events, tx.Notifications) },
+		func() error { return b.outbox(tx.Outbox, now) },
+	}
+	for _, step := range steps {
+		if err := step(); err != nil {
 			return nil, err
 		}
 	}
+	return b.ops, nil
+}
 
-	for i, w := range tx.Contacts {
-		c := w.Value
-		field := fmt.Sprintf("contacts[%d]", i)
-		switch {
-		case c.ID == "":
-			return nil, routing.Invalid(field+".id", "contact id is required")
-		case c.ChannelID == "":
-			return nil, routing.Invalid(field+".channelId", "contact channel id is required")
-		case c.ExternalID == "":
-			return nil, routing.Invalid(field+".externalId", "contact external id is required")
+func (b *txBuilder) conversations(ws []store.ConversationWrite) error {
+	for i, w := range ws {
+		c, field := w.Value, fmt.Sprintf("conversations[%d]", i)
+		c.Version = w.ExpectVersion + 1
+		it, err := conversationItem(c)
+		if err != nil {
+			return routing.Invalid(field, "conversation cannot be encoded")
 		}
-		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
-			return nil, err
+		if err := b.versioned(it, "conversation", c.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
+			return err
 		}
+	}
+	return nil
+}
+
+// contacts: a new contact also reserves its (channel, external id) pair,
+// which cannot change afterwards.
+func (b *txBuilder) contacts(ws []store.ContactWrite) error {
+	for i, w := range ws {
+		c, field := w.Value, fmt.Sprintf("contacts[%d]", i)
 		c.Version = w.ExpectVersion + 1
 		it, err := contactItem(c)
 		if err != nil {
-			return nil, routing.Invalid(field, "contact cannot be encoded")
+			return routing.Invalid(field, "contact cannot be encoded")
 		}
 		if w.ExpectVersion == 0 {
 			if err := b.versioned(it, "contact", c.ID, field, 0, "", nil, nil); err != nil {
-				return nil, err
+				return err
 			}
 			ext := contactExtItem(c)
 			what := fmt.Sprintf("contact (channel %q, external id %q)", c.ChannelID, c.ExternalID)
@@ -184,11 +199,10 @@ func buildTxOps(tx store.Tx, now time.Time) ([]writeOp, error) {
 				},
 			})
 			if err != nil {
-				return nil, err
+				return err
 			}
 			continue
 		}
-		// The (channel, external id) pair is reserved at creation and cannot change.
 		err = b.versioned(it, "contact", c.ID, field, w.ExpectVersion,
 			"#channelId = :channelId AND #externalId = :externalId",
 			item{":channelId": sv(c.ChannelID), ":externalId": sv(c.ExternalID)},
@@ -196,29 +210,27 @@ func buildTxOps(tx store.Tx, now time.Time) ([]writeOp, error) {
 				return routing.Invalid(field+".externalId", "a contact's channel and external id cannot change")
 			})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		last := &b.ops[len(b.ops)-1]
 		last.names["#channelId"] = attrChannelID
 		last.names["#externalId"] = attrExternalID
 	}
+	return nil
+}
 
-	for i, w := range tx.Agents {
-		a := w.Value
-		field := fmt.Sprintf("agents[%d]", i)
-		if a.ID == "" {
-			return nil, routing.Invalid(field+".id", "agent id is required")
-		}
-		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
-			return nil, err
-		}
+// agents: the profile, and the load item's copies of what the capacity
+// condition reads.
+func (b *txBuilder) agents(ws []store.AgentWrite) error {
+	for i, w := range ws {
+		a, field := w.Value, fmt.Sprintf("agents[%d]", i)
 		a.Version = w.ExpectVersion + 1
 		profile, err := agentProfileItem(a)
 		if err != nil {
-			return nil, routing.Invalid(field, "agent cannot be encoded")
+			return routing.Invalid(field, "agent cannot be encoded")
 		}
 		if err := b.versioned(profile, "agent", a.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
-			return nil, err
+			return err
 		}
 		what := fmt.Sprintf("agent %q (load item)", a.ID)
 		if w.ExpectVersion == 0 {
@@ -234,98 +246,76 @@ func buildTxOps(tx store.Tx, now time.Time) ([]writeOp, error) {
 			})
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	// A new team's cursor item is created with the team; a CursorSet of the
-	// same Tx then sets it (the contract applies writes in order).
-	newTeamCursor := map[string]int{} // team id -> index in tx.Cursors
-	for i, c := range tx.Cursors {
-		for _, w := range tx.Teams {
-			if w.ExpectVersion == 0 && w.Value.ID == c.TeamID && c.TeamID != "" {
-				if _, dup := newTeamCursor[c.TeamID]; dup {
-					return nil, routing.Invalid(fmt.Sprintf("cursors[%d]", i), "team %q cursor is set twice in one transaction", c.TeamID)
-				}
-				newTeamCursor[c.TeamID] = i
-			}
-		}
-	}
-	for i, w := range tx.Teams {
-		t := w.Value
-		field := fmt.Sprintf("teams[%d]", i)
-		if t.ID == "" {
-			return nil, routing.Invalid(field+".id", "team id is required")
-		}
-		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
-			return nil, err
-		}
+// teams: the profile, and for a new team its cursor item (with the cursor
+// of a CursorSet of the same Tx, newTeamCursor).
+func (b *txBuilder) teams(ws []store.TeamWrite, cursors []store.CursorSet, newTeamCursor map[string]int) error {
+	for i, w := range ws {
+		t, field := w.Value, fmt.Sprintf("teams[%d]", i)
 		t.Version = w.ExpectVersion + 1
 		profile, err := teamProfileItem(t)
 		if err != nil {
-			return nil, routing.Invalid(field, "team cannot be encoded")
+			return routing.Invalid(field, "team cannot be encoded")
 		}
 		if err := b.versioned(profile, "team", t.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
-			return nil, err
+			return err
 		}
 		if w.ExpectVersion == 0 {
 			cursor := ""
 			if j, ok := newTeamCursor[t.ID]; ok {
-				cursor = tx.Cursors[j].AgentID
+				cursor = cursors[j].AgentID
 			}
 			what := fmt.Sprintf("team %q (cursor item)", t.ID)
 			if err := b.add(writeOp{key: cursorKey(t.ID), what: what, field: field, put: teamCursorItem(t.ID, cursor)}); err != nil {
-				return nil, err
+				return err
 			}
 		}
 	}
+	return nil
+}
 
-	for i, w := range tx.Channels {
-		c := w.Value
-		field := fmt.Sprintf("channels[%d]", i)
-		if c.ID == "" {
-			return nil, routing.Invalid(field+".id", "channel id is required")
-		}
-		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
-			return nil, err
-		}
+func (b *txBuilder) channels(ws []store.ChannelWrite) error {
+	for i, w := range ws {
+		c, field := w.Value, fmt.Sprintf("channels[%d]", i)
 		c.Version = w.ExpectVersion + 1
 		it, err := channelItem(c)
 		if err != nil {
-			return nil, routing.Invalid(field, "channel cannot be encoded")
+			return routing.Invalid(field, "channel cannot be encoded")
 		}
 		if err := b.versioned(it, "channel", c.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	for i, w := range tx.Workflows {
-		wf := w.Value
-		field := fmt.Sprintf("workflows[%d]", i)
-		if wf.ID == "" {
-			return nil, routing.Invalid(field+".id", "workflow id is required")
-		}
-		if err := checkVersion(field+".expectVersion", w.ExpectVersion); err != nil {
-			return nil, err
-		}
+func (b *txBuilder) workflows(ws []store.WorkflowWrite) error {
+	for i, w := range ws {
+		wf, field := w.Value, fmt.Sprintf("workflows[%d]", i)
 		wf.Version = w.ExpectVersion + 1
 		it, err := workflowItem(wf)
 		if err != nil {
-			return nil, routing.Invalid(field, "workflow cannot be encoded")
+			return routing.Invalid(field, "workflow cannot be encoded")
 		}
 		if err := b.versioned(it, "workflow", wf.ID, field, w.ExpectVersion, "", nil, nil); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	for i, v := range tx.Versions {
+// versions are created once: a published version never changes.
+func (b *txBuilder) versions(vs []routing.WorkflowVersion) error {
+	for i, v := range vs {
 		field := fmt.Sprintf("versions[%d]", i)
-		if v.WorkflowID == "" {
-			return nil, routing.Invalid(field+".workflowId", "workflow id is required")
-		}
 		it, err := versionItem(v)
 		if err != nil {
-			return nil, routing.Invalid(field, "workflow version cannot be encoded")
+			return routing.Invalid(field, "workflow version cannot be encoded")
 		}
 		what := fmt.Sprintf("workflow %q version %d", v.WorkflowID, v.Number)
 		err = b.add(writeOp{
@@ -334,38 +324,35 @@ func buildTxOps(tx store.Tx, now time.Time) ([]writeOp, error) {
 			fail: func(item) error { return routing.Conflict(routing.ReasonExists, "%s is already published", what) },
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	if err := b.deletes(tx.Deletes); err != nil {
-		return nil, err
-	}
-	for i, l := range tx.Loads {
-		field := fmt.Sprintf("loads[%d]", i)
-		if l.AgentID == "" {
-			return nil, routing.Invalid(field+".agentId", "agent id is required")
-		}
-		op, err := loadOp(l, field)
+func (b *txBuilder) loads(ls []store.LoadChange) error {
+	for i, l := range ls {
+		op, err := loadOp(l, fmt.Sprintf("loads[%d]", i))
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if err := b.add(op); err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	for i, c := range tx.Cursors {
-		field := fmt.Sprintf("cursors[%d]", i)
-		if c.TeamID == "" {
-			return nil, routing.Invalid(field+".teamId", "team id is required")
-		}
+// cursors are hints, sent after the transaction (see Commit), but for those
+// merged into a new team's cursor item.
+func (b *txBuilder) cursors(cs []store.CursorSet, newTeamCursor map[string]int) error {
+	for i, c := range cs {
 		if _, merged := newTeamCursor[c.TeamID]; merged {
 			continue
 		}
 		team := c.TeamID
 		err := b.add(writeOp{
-			key: cursorKey(team), what: fmt.Sprintf("team %q (cursor item)", team), field: field, hint: true,
+			key: cursorKey(team), what: fmt.Sprintf("team %q (cursor item)", team), field: fmt.Sprintf("cursors[%d]", i), hint: true,
 			update: "SET #cursor = :cursor",
 			cond:   "attribute_exists(#pk)",
 			names:  map[string]string{"#cursor": attrCursor, "#pk": AttrPK},
@@ -373,21 +360,18 @@ func buildTxOps(tx store.Tx, now time.Time) ([]writeOp, error) {
 			fail:   func(item) error { return routing.NotFound("team", team) },
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	for i, c := range tx.Claims {
-		field := fmt.Sprintf("claims[%d]", i)
-		if c.Key == "" {
-			return nil, routing.Invalid(field+".key", "claim key is required")
-		}
-		if len(c.Value) > store.MaxClaimValue {
-			return nil, routing.Invalid(field+".value", "a claim's value is limited to %d bytes", store.MaxClaimValue)
-		}
+// claims succeed when the key is absent or expired.
+func (b *txBuilder) claims(cs []store.Claim) error {
+	for i, c := range cs {
 		k := c.Key
 		err := b.add(writeOp{
-			key: claimKey(k), what: fmt.Sprintf("claim %q", k), field: field + ".key",
+			key: claimKey(k), what: fmt.Sprintf("claim %q", k), field: fmt.Sprintf("claims[%d].key", i),
 			put:    claimItem(c),
 			cond:   "attribute_not_exists(#pk) OR #expiresAt <= :now",
 			names:  map[string]string{"#pk": AttrPK, "#expiresAt": attrExpiresAt},
@@ -395,67 +379,39 @@ func buildTxOps(tx store.Tx, now time.Time) ([]writeOp, error) {
 			fail:   func(item) error { return routing.Conflict(routing.ReasonDuplicate, "key %q is already claimed", k) },
 		})
 		if err != nil {
-			return nil, err
+			return err
 		}
 	}
+	return nil
+}
 
-	// Events and notifications are plain puts: writing one again (a retried
-	// step) overwrites it, and within one Tx the last write of a key wins.
+// timeline: events and notifications are plain puts: writing one again (a
+// retried step) overwrites it, and within one Tx the last write of a key wins.
+func (b *txBuilder) timeline(es []routing.Event, ns []routing.Notification) error {
 	lastWrite := map[key]int{}
-	var timeline []writeOp
-	for i, e := range tx.Events {
+	var ops []writeOp
+	for i, e := range es {
 		field := fmt.Sprintf("events[%d]", i)
-		switch {
-		case e.ID == "":
-			return nil, routing.Invalid(field+".id", "event id is required")
-		case e.ConversationID == "":
-			return nil, routing.Invalid(field+".conversationId", "event conversation id is required")
-		}
 		it, err := eventItem(e)
 		if err != nil {
-			return nil, routing.Invalid(field, "event cannot be encoded")
+			return routing.Invalid(field, "event cannot be encoded")
 		}
-		timeline = putLast(timeline, lastWrite, writeOp{key: keyOf(it), what: fmt.Sprintf("event %q", e.ID), field: field, put: it})
+		ops = putLast(ops, lastWrite, writeOp{key: keyOf(it), what: fmt.Sprintf("event %q", e.ID), field: field, put: it})
 	}
-	for i, n := range tx.Notifications {
+	for i, n := range ns {
 		field := fmt.Sprintf("notifications[%d]", i)
-		switch {
-		case n.ID == "":
-			return nil, routing.Invalid(field+".id", "notification id is required")
-		case n.AgentID == "":
-			return nil, routing.Invalid(field+".agentId", "notification agent id is required")
-		}
 		it, err := notificationItem(n)
 		if err != nil {
-			return nil, routing.Invalid(field, "notification cannot be encoded")
+			return routing.Invalid(field, "notification cannot be encoded")
 		}
-		timeline = putLast(timeline, lastWrite, writeOp{key: keyOf(it), what: fmt.Sprintf("notification %q", n.ID), field: field, put: it})
+		ops = putLast(ops, lastWrite, writeOp{key: keyOf(it), what: fmt.Sprintf("notification %q", n.ID), field: field, put: it})
 	}
-	for _, op := range timeline {
+	for _, op := range ops {
 		if err := b.add(op); err != nil {
-			return nil, err
+			return err
 		}
 	}
-
-	for i, o := range tx.Outbox {
-		field := fmt.Sprintf("outbox[%d]", i)
-		switch {
-		case o.Key == "":
-			return nil, routing.Invalid(field+".key", "outbox key is required")
-		case o.Event.ID == "":
-			return nil, routing.Invalid(field+".event.id", "outbox event id is required")
-		}
-	}
-	for _, g := range groupOutbox(tx.Outbox) {
-		it, err := outboxItem(g, now)
-		if err != nil {
-			return nil, routing.Invalid("outbox", "outbox event cannot be encoded")
-		}
-		if err := b.add(writeOp{key: keyOf(it), what: fmt.Sprintf("outbox %q event %q", g.key, g.events[0].ID), field: "outbox", put: it}); err != nil {
-			return nil, err
-		}
-	}
-	return b.ops, nil
+	return nil
 }
 
 // putLast appends op, or replaces an earlier op of ops with the same key.
@@ -468,8 +424,20 @@ func putLast(ops []writeOp, index map[key]int, op writeOp) []writeOp {
 	return append(ops, op)
 }
 
-// loadOp is the conditional counter update of a LoadChange: ADD openCount
-// under the capacity condition, on the agent's load item only.
+// outbox: one item per outbox key, holding its events in order.
+func (b *txBuilder) outbox(os []store.OutboxEvent, now time.Time) error {
+	for _, g := range groupOutbox(os) {
+		it, err := outboxItem(g, now)
+		if err != nil {
+			return routing.Invalid("outbox", "outbox event cannot be encoded")
+		}
+		if err := b.add(writeOp{key: keyOf(it), what: fmt.Sprintf("outbox %q event %q", g.key, g.events[0].ID), field: "outbox", put: it}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func loadOp(l store.LoadChange, field string) (writeOp, error) {
 	id := l.AgentID
 	op := writeOp{

@@ -9,16 +9,10 @@ import (
 
 // deletes adds tx.Deletes: the record's item, conditioned on its version,
 // and for an agent its load item (conditioned on no open conversations),
-// for a team its cursor item.
+// for a team its cursor item. store.Validate checked ids, kinds and versions.
 func (b *txBuilder) deletes(ds []store.Delete) error {
 	for i, d := range ds {
 		field := fmt.Sprintf("deletes[%d]", i)
-		if d.ID == "" {
-			return routing.Invalid(field+".id", "an id is required")
-		}
-		if d.ExpectVersion <= 0 {
-			return routing.Invalid(field+".expectVersion", "a delete needs the version it removes")
-		}
 		var k, extra key
 		switch d.Kind {
 		case store.DeleteAgent:

@@ -184,6 +184,8 @@ func mergeTx(txs ...store.Tx) store.Tx {
 		out.Claims = append(out.Claims, tx.Claims...)
 		out.Events = append(out.Events, tx.Events...)
 		out.Notifications = append(out.Notifications, tx.Notifications...)
+		out.Outbox = append(out.Outbox, tx.Outbox...)
+		out.Deletes = append(out.Deletes, tx.Deletes...)
 	}
 	return out
 }

@@ -149,6 +149,15 @@ func (h harness) testEvents(t *testing.T) {
 			t.Fatalf("no events: got %d items, Next %q", len(p.Items), p.Next)
 		}
 	})
+	h.run(t, "SameKeyTwiceInOneTxKeepsLast", func(t *testing.T, s store.Store) {
+		a, b := newEvent("ev_1", "cv_1", t0), newEvent("ev_1", "cv_1", t0)
+		b.Note = "second"
+		commit(t, s, store.Tx{Events: []routing.Event{a, b, newEvent("ev_2", "cv_1", t0)}})
+		p, err := s.Events(t.Context(), "cv_1", store.PageRequest{})
+		if err != nil || len(p.Items) != 2 || p.Items[0].Note != "second" {
+			t.Fatalf("events %+v err %v; want ev_1 (second) and ev_2", p.Items, err)
+		}
+	})
 	h.run(t, "BadCursor", func(t *testing.T, s store.Store) {
 		commitEvents(t, s, []routing.Event{newEvent("ev_1", "cv_1", t0)})
 		_, err := s.Events(t.Context(), "cv_1", store.PageRequest{Cursor: "%%% not a cursor"})
@@ -206,6 +215,15 @@ func (h harness) testNotifications(t *testing.T) {
 		}
 		if len(p.Items) != 0 || p.Next != "" {
 			t.Fatalf("no notifications: got %d items, Next %q", len(p.Items), p.Next)
+		}
+	})
+	h.run(t, "SameKeyTwiceInOneTxKeepsLast", func(t *testing.T, s store.Store) {
+		a, b := newNotification("nt_1", "ag_1", t0), newNotification("nt_1", "ag_1", t0)
+		b.Text = "second"
+		commit(t, s, store.Tx{Notifications: []routing.Notification{a, b}})
+		p, err := s.Notifications(t.Context(), "ag_1", store.PageRequest{})
+		if err != nil || len(p.Items) != 1 || p.Items[0].Text != "second" {
+			t.Fatalf("notifications %+v err %v; want nt_1 (second)", p.Items, err)
 		}
 	})
 	h.run(t, "BadCursor", func(t *testing.T, s store.Store) {

@@ -38,6 +38,18 @@ func (h harness) testTx(t *testing.T) {
 		{"NotificationID", store.Tx{Notifications: []routing.Notification{newNotification("", "ag_1", t0)}}},
 		{"NotificationAgentID", store.Tx{Notifications: []routing.Notification{newNotification("nt_1", "", t0)}}},
 		{"NegativeExpectVersion", store.Tx{Contacts: []store.ContactWrite{{Value: newContact("ct_1", "ch_1", "e"), ExpectVersion: -1}}}},
+		// The checks every backend shares (store.Validate) beyond the ids.
+		{"ConversationStatus", store.Tx{Conversations: []store.ConversationWrite{{Value: func() routing.Conversation {
+			c := newConversation("cv_2")
+			c.Status = "lost"
+			return c
+		}()}}}},
+		{"ContactChannelID", store.Tx{Contacts: []store.ContactWrite{{Value: newContact("ct_1", "", "ext_1")}}}},
+		{"ContactExternalID", store.Tx{Contacts: []store.ContactWrite{{Value: newContact("ct_1", "ch_1", "")}}}},
+		{"SameOutboxEventTwice", store.Tx{Outbox: []store.OutboxEvent{outboxEvent("cv_1", "ev_1", 1), outboxEvent("cv_1", "ev_1", 1)}}},
+		{"SameCursorTwice", store.Tx{Cursors: []store.CursorSet{{TeamID: "tm_1", AgentID: "ag_1"}, {TeamID: "tm_1", AgentID: "ag_2"}}}},
+		{"ChannelWrittenAndDeleted", store.Tx{Channels: []store.ChannelWrite{{Value: newChannel("ch_9"), ExpectVersion: 1}},
+			Deletes: []store.Delete{{Kind: store.DeleteChannel, ID: "ch_9", ExpectVersion: 1}}}},
 	}
 	for _, tc := range invalid {
 		h.run(t, "Invalid"+tc.name, func(t *testing.T, s store.Store) {
