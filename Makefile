@@ -15,7 +15,7 @@ CDK := $(TOOLS)/node_modules/.bin/cdk
 # The version the binaries report (switchboard version, /v1/health): the commit, stamped at build;
 # unstamped builds fall back to the module version or VCS revision Go recorded (shared/buildinfo).
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-STAMP := -X github.com/switchboard-oss/switchboard/shared/embedded.Version=$(VERSION) -X github.com/switchboard-oss/switchboard/shared/aws/lambdahost.Version=$(VERSION)
+STAMP := -X github.com/switchboard-oss/switchboard/shared/embedded.Version=$(VERSION) -X github.com/switchboard-oss/switchboard/shared/aws/lambdahost/core.Version=$(VERSION)
 
 run: ## the local server with demo teams, agents, channel and workflows
 	$(GO) run -ldflags='$(STAMP)' ./cmd/switchboard dev --demo
@@ -61,6 +61,8 @@ bench: tools ## the Go benchmarks and the routing report of docs/benchmarks.md
 	$(GO) test -run '^$$' -bench 'Executions' -benchtime 500x ./shared/store/bolt/aslruns/
 	$(GO) test -run '^$$' -bench 'S2WorkflowRuns|WebhookPath' -benchtime 1000x ./tests/e2e/
 	$(GO) test -run '^$$' -bench 'VerifyAndParse' ./shared/providers/...
+	@# the Lambda bootstraps: size as make build makes them (linux/arm64), init on the Runtime API harness (and AWS's emulator, aws-lambda-rie, when on PATH)
+	$(GO) test -run '^$$' -bench 'Init' -benchtime 10x ./tests/lambdaruntime/ | grep -E '^Benchmark'
 	set -o pipefail; SWITCHBOARD_REQUIRE_TOOLS=1 $(GO) test -count=1 -run TestCostPerRoutedConversation -v ./tests/cost/ | grep -vE '^(=== RUN|--- PASS|PASS$$|ok )'
 	$(GO) run ./cmd/switchboard bench
 

@@ -4,22 +4,11 @@
 package main
 
 import (
-	"context"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
-	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost/api"
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost/core"
 )
 
-func main() {
-	env, err := lambdahost.LoadEnv(deployenv.API, nil)
-	if err != nil {
-		lambdahost.InitFailed(err)
-	}
-	h, err := lambdahost.Build(context.Background(), env) // clients are built once, at init
-	if err != nil {
-		lambdahost.InitFailed(err)
-	}
-	lambda.Start(h.HandleAPI)
-}
+// Its wiring is shared/aws/lambdahost/api: only what this function calls
+// is linked.
+func main() { core.Start(deployenv.API, api.Build) }

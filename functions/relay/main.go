@@ -5,22 +5,11 @@
 package main
 
 import (
-	"context"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
-	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost/core"
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost/relay"
 )
 
-func main() {
-	env, err := lambdahost.LoadEnv(deployenv.Relay, nil)
-	if err != nil {
-		lambdahost.InitFailed(err)
-	}
-	h, err := lambdahost.Build(context.Background(), env) // clients are built once, at init
-	if err != nil {
-		lambdahost.InitFailed(err)
-	}
-	lambda.Start(h.HandleStream)
-}
+// Its wiring is shared/aws/lambdahost/relay: only what this function calls
+// is linked.
+func main() { core.Start(deployenv.Relay, relay.Build) }

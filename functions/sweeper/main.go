@@ -4,22 +4,11 @@
 package main
 
 import (
-	"context"
-
-	"github.com/aws/aws-lambda-go/lambda"
-
 	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
-	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost/core"
+	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost/sweeper"
 )
 
-func main() {
-	env, err := lambdahost.LoadEnv(deployenv.Sweeper, nil)
-	if err != nil {
-		lambdahost.InitFailed(err)
-	}
-	h, err := lambdahost.Build(context.Background(), env) // clients are built once, at init
-	if err != nil {
-		lambdahost.InitFailed(err)
-	}
-	lambda.Start(h.HandleSweep)
-}
+// Its wiring is shared/aws/lambdahost/sweeper: only what this function calls
+// is linked.
+func main() { core.Start(deployenv.Sweeper, sweeper.Build) }

@@ -6,8 +6,11 @@
 // a person (PATCH /v1/contacts/{id}) or by an earlier enrichment, is never
 // overwritten.
 //
-// Country is the ISO 3166-1 alpha-2 region of the phone number
-// (github.com/nyaruka/phonenumbers: +34 → "ES", +1 415 → "US", +1 416 → "CA").
+// Country is the ISO 3166-1 alpha-2 region of the phone number (+34 → "ES",
+// +1 415 → "US", +1 416 → "CA"), by the rules and metadata of
+// github.com/nyaruka/phonenumbers, generated into phonedata.go and loaded on
+// first use (phone.go): linking the library itself costs every Lambda
+// function about 12 ms at init.
 // Language is the primary ISO 639 subtag of the provider's locale (Telegram
 // language_code "pt-br" → "pt", Messenger locale "es_LA" → "es"), or else the
 // main language of the country (DefaultLanguage).
@@ -16,7 +19,6 @@ package enrich
 import (
 	"strings"
 
-	"github.com/nyaruka/phonenumbers"
 	"github.com/switchboard-oss/switchboard/shared/providers"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 )
@@ -43,28 +45,6 @@ func Contact(c *routing.Contact, in providers.Inbound) bool {
 	}
 	set(&c.Language, lang)
 	return changed
-}
-
-// Country returns the region code of an E.164 phone number ("+34612345678" →
-// "ES"), or "" when the number has no geographic region.
-func Country(phone string) string {
-	phone = strings.TrimSpace(phone)
-	if !strings.HasPrefix(phone, "+") {
-		return ""
-	}
-	n, err := phonenumbers.Parse(phone, "")
-	if err != nil {
-		return ""
-	}
-	region := phonenumbers.GetRegionCodeForNumber(n)
-	if region == "" {
-		// Not valid in any region sharing the calling code: take the main one.
-		region = phonenumbers.GetRegionCodeForCountryCode(int(n.GetCountryCode()))
-	}
-	if region == phonenumbers.UNKNOWN_REGION || region == "001" {
-		return ""
-	}
-	return region
 }
 
 // Language returns the primary language subtag of a locale, lowercased:

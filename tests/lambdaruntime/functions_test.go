@@ -119,6 +119,7 @@ func setup(t *testing.T) *fixture {
 	for _, tm := range []routing.Team{
 		{ID: "general", Name: "General", Strategy: routing.LeastOpen, OnlineOnly: true, Mode: routing.ModeAutomatic},
 		{ID: "spanish", Name: "Spanish speakers", Strategy: routing.RoundRobin, OnlineOnly: true, Mode: routing.ModeAutomatic},
+		{ID: "support", Name: "Support", Strategy: routing.LeastOpen, OnlineOnly: true, Mode: routing.ModeAutomatic}, // S2 reassigns there
 	} {
 		must(eng.CreateTeam(ctx, tm, seed))
 	}
@@ -413,7 +414,9 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 
 	var conv2 routing.Conversation
 	t.Run("publish a workflow and start it", func(t *testing.T) {
-		src, err := os.ReadFile(filepath.Join(modroot.Must(t), "docs", "examples", "s5-route-by-language.yaml"))
+		// S2 waits, so the dispatcher runs its leading stretch (assign to Ana)
+		// and starts a Standard execution at the wait.
+		src, err := os.ReadFile(filepath.Join(modroot.Must(t), "docs", "examples", "s2-reassign-unanswered.yaml"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -421,12 +424,12 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 		if r.StatusCode != http.StatusCreated {
 			t.Fatalf("save draft: %d %s", r.StatusCode, r.Body)
 		}
-		r = apiResponse(t, api.call(t, request(t, "POST", "/v1/workflows/route-by-language/publish", "")))
+		r = apiResponse(t, api.call(t, request(t, "POST", "/v1/workflows/reassign-unanswered/publish", "")))
 		if r.StatusCode != 200 || !contains(r.Body, `"version":1`) {
 			t.Fatalf("publish: %d %s", r.StatusCode, r.Body)
 		}
-		def, typ, ok := f.fake.Machine(smPrefix + "_express_route-by-language")
-		if !ok || typ != "EXPRESS" || !contains(def, taskARN) || strings.Contains(def, "${TaskFunctionArn}") {
+		def, typ, ok := f.fake.Machine(smPrefix + "reassign-unanswered")
+		if !ok || typ != "STANDARD" || !contains(def, taskARN) || strings.Contains(def, "${TaskFunctionArn}") {
 			t.Fatalf("state machine: %v %s\n%s", ok, typ, def)
 		}
 		var create struct {
@@ -447,7 +450,7 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 			t.Errorf("publish/alias calls: %d/%d", len(f.fake.Calls("PublishStateMachineVersion")), len(f.fake.Calls("CreateStateMachineAlias")))
 		}
 
-		// a new contact: the dispatcher starts the workflow instead of routing
+		// a new contact: the dispatcher runs the workflow instead of routing
 		r = apiResponse(t, hooks.call(t, webhook(t, "m-20260504-0002", "visitor-43", "Hola")))
 		if r.StatusCode != 200 {
 			t.Fatalf("webhook: %d %s", r.StatusCode, r.Body)
@@ -465,37 +468,43 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 			StateMachineArn, Name, Input string
 		}
 		_ = json.Unmarshal(starts[0].Body, &in)
-		if in.StateMachineArn != "arn:aws:states:us-east-1:123456789012:stateMachine:"+smPrefix+"_express_route-by-language:live" ||
-			!contains(in.Input, conv2.ID, `"workflowId":"route-by-language"`) || in.Name == "" {
+		if in.StateMachineArn != "arn:aws:states:us-east-1:123456789012:stateMachine:"+smPrefix+"reassign-unanswered:1" ||
+			!contains(in.Input, conv2.ID, `"workflowId":"reassign-unanswered"`) || in.Name == "" {
 			t.Errorf("start %+v", in)
 		}
-		if c, _ := f.store.GetConversation(ctx, conv2.ID); c.AssigneeID != "" {
-			t.Errorf("default routing ran too: assigned to %s", c.AssigneeID)
+		if c, _ := f.store.GetConversation(ctx, conv2.ID); c.AssigneeID != "ana" || c.Assignments != 1 {
+			t.Errorf("after the leading stretch: assignee %q, %d assignments (want ana, once: no default routing)", c.AssigneeID, c.Assignments)
 		}
 	})
 	if conv2.ID == "" {
 		t.FailNow()
 	}
 
+	var conv3 routing.Conversation
 	t.Run("task", func(t *testing.T) {
-		r := task.call(t, taskPayload(t, "sfn-task-assign.json", conv2.ID, func(p map[string]any) {
+		// a conversation nobody routed yet: its opened event is not dispatched
+		if r := apiResponse(t, hooks.call(t, webhook(t, "m-20260504-0003", "visitor-44", "Hola"))); r.StatusCode != 200 {
+			t.Fatalf("webhook: %d %s", r.StatusCode, r.Body)
+		}
+		conv3 = f.conversationOf(t, "visitor-44")
+		r := task.call(t, taskPayload(t, "sfn-task-assign.json", conv3.ID, func(p map[string]any) {
 			p["params"] = map[string]any{"teamId": "spanish"}
 		}))
 		if r.typ != "" || !contains(string(r.body), `"status":"assigned"`, `"agentId":"ana"`) {
 			t.Fatalf("assign: %s %s %s", r.typ, r.msg, r.body)
 		}
-		r = task.call(t, taskPayload(t, "sfn-task-snapshot.json", conv2.ID, nil))
+		r = task.call(t, taskPayload(t, "sfn-task-snapshot.json", conv3.ID, nil))
 		var snap struct {
 			Conversation struct{ Status, AssigneeID, TeamID string }
 		}
 		if r.typ != "" || json.Unmarshal(r.body, &snap) != nil || snap.Conversation.Status != "open" || snap.Conversation.AssigneeID != "ana" {
 			t.Errorf("snapshot: %s %s %s", r.typ, r.msg, r.body)
 		}
-		r = task.call(t, taskPayload(t, "sfn-task-comment.json", conv2.ID, nil))
+		r = task.call(t, taskPayload(t, "sfn-task-comment.json", conv3.ID, nil))
 		if r.typ != "" {
 			t.Errorf("comment: %s %s", r.typ, r.msg)
 		}
-		r = task.call(t, taskPayload(t, "sfn-task-close.json", conv2.ID, func(p map[string]any) { p["action"] = "teleport" }))
+		r = task.call(t, taskPayload(t, "sfn-task-close.json", conv3.ID, func(p map[string]any) { p["action"] = "teleport" }))
 		if r.typ != "InvalidTask" {
 			t.Errorf("unknown action: errorType %q (%s)", r.typ, r.msg)
 		}
@@ -506,7 +515,7 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 		env["AWS_ENDPOINT_URL_DYNAMODB"] = "http://127.0.0.1:1" // nothing listens there
 		env["AWS_MAX_ATTEMPTS"] = "1"
 		p := startFunction(t, f.dir, deployenv.Task, env)
-		r := p.call(t, taskPayload(t, "sfn-task-snapshot.json", conv2.ID, nil))
+		r := p.call(t, taskPayload(t, "sfn-task-snapshot.json", conv3.ID, nil))
 		if r.typ != "TransientError" {
 			t.Errorf("errorType %q (%s), want TransientError: the machines retry on that name", r.typ, r.msg)
 		}

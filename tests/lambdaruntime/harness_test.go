@@ -24,8 +24,10 @@ import (
 
 func TestMain(m *testing.M) {
 	code := dynamolocal.Main(m)
-	if built.dir != "" {
-		os.RemoveAll(built.dir)
+	for _, b := range []*builds{&built, &arm64} {
+		if b.dir != "" {
+			os.RemoveAll(b.dir)
+		}
 	}
 	os.Exit(code)
 }
@@ -54,42 +56,49 @@ func fileExists(p string) bool {
 	return err == nil && st.Mode().IsRegular()
 }
 
-var built struct {
+// builds are the functions built once per test binary, in temporary folders.
+type builds struct {
 	once sync.Once
 	dir  string
 	err  error
 	out  string
 }
 
-// buildFunctions builds every function for the host's OS and architecture,
-// with the flags `make build` uses for the Lambda ones, into one folder.
-func buildFunctions(t testing.TB) string {
+var built, arm64 builds
+
+// build builds every function with the flags `make build` uses (-tags
+// lambda.norpc -trimpath -ldflags='-s -w', CGO_ENABLED=0) and env on top
+// (GOOS, GOARCH), into one folder (<dir>/<function>).
+func (b *builds) build(t testing.TB, env ...string) string {
 	t.Helper()
 	goBin := goTool(t)
 	root := modroot.Must(t)
-	built.once.Do(func() {
-		dir, err := os.MkdirTemp("", "switchboard-lambdas-")
-		if err != nil {
-			built.err = err
+	b.once.Do(func() {
+		b.dir, b.err = os.MkdirTemp("", "switchboard-lambdas-")
+		if b.err != nil {
 			return
 		}
-		built.dir = dir
 		pkgs := make([]string, len(deployenv.Functions))
 		for i, f := range deployenv.Functions {
 			pkgs[i] = "./functions/" + f
 		}
-		cmd := exec.Command(goBin, append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", dir + string(os.PathSeparator)}, pkgs...)...)
+		cmd := exec.Command(goBin, append([]string{"build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", b.dir + string(os.PathSeparator)}, pkgs...)...)
 		cmd.Dir = root
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		cmd.Env = append(append(os.Environ(), "CGO_ENABLED=0"), env...)
 		out, err := cmd.CombinedOutput()
-		built.out = string(out)
-		built.err = err
+		b.out, b.err = string(out), err
 	})
-	if built.err != nil {
-		t.Fatalf("go build: %v\n%s", built.err, built.out)
+	if b.err != nil {
+		t.Fatalf("go build %v: %v\n%s", env, b.err, b.out)
 	}
-	return built.dir
+	return b.dir
 }
+
+// buildFunctions builds every function for the host's OS and architecture.
+func buildFunctions(t testing.TB) string { return built.build(t) }
+
+// buildBootstraps builds every function as `make build` does: linux/arm64.
+func buildBootstraps(t testing.TB) string { return arm64.build(t, "GOOS=linux", "GOARCH=arm64") }
 
 // proc is one function process talking to its own Runtime API.
 type proc struct {
@@ -135,7 +144,7 @@ func baseEnv() map[string]string {
 
 // startFunction runs a built function with env (on top of baseEnv) and
 // waits until it asks for its first invocation, or exits.
-func startFunction(t *testing.T, dir, name string, env map[string]string) *proc {
+func startFunction(t testing.TB, dir, name string, env map[string]string) *proc {
 	t.Helper()
 	rt, err := lambdaruntime.Start()
 	if err != nil {
@@ -182,7 +191,7 @@ func startFunction(t *testing.T, dir, name string, env map[string]string) *proc 
 	return p
 }
 
-func (p *proc) stop(t *testing.T) {
+func (p *proc) stop(t testing.TB) {
 	select {
 	case <-p.exited:
 	default:
@@ -233,7 +242,7 @@ func randomSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-func fileSize(t *testing.T, p string) int64 {
+func fileSize(t testing.TB, p string) int64 {
 	st, err := os.Stat(p)
 	if err != nil {
 		t.Fatal(err)

@@ -1,4 +1,4 @@
-package lambdahost
+package core
 
 import (
 	"fmt"
