@@ -670,7 +670,7 @@ var codeCases = []codeCase{
 // accessors, and plumbing that refuses nothing of its own (a workflow's
 // timeline entry, the sweep, the drains, deadlines, step results).
 var noRefusals = map[string]bool{
-	"Config": true, "Now": true, "RecordWorkflow": true, "Sweep": true,
+	"Config": true, "Now": true, "RecordWorkflow": true, "RecordWorkflowOnce": true, "Sweep": true,
 	"DrainAgent": true, "DrainTeam": true, "NextSessionDeadline": true, "NextBotDeadline": true, "StepResult": true,
 }
 

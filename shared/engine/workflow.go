@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
@@ -105,6 +106,24 @@ func (e *Engine) ClearQuestion(ctx context.Context, convID, token string) error 
 // conversation's timeline.
 func (e *Engine) RecordWorkflow(ctx context.Context, convID string, typ routing.EventType, workflowID, note string, data map[string]any) error {
 	return e.commit(ctx, store.Tx{Events: []routing.Event{e.event(convID, typ, Workflow(workflowID), note, data)}})
+}
+
+// RecordWorkflowOnce is RecordWorkflow dated at (now when zero) and written
+// once per key: the event is committed with a claim of key (held for ttl),
+// and a later call with the same key writes nothing and succeeds (a run
+// started or ended twice, a redelivered report).
+func (e *Engine) RecordWorkflowOnce(ctx context.Context, key string, ttl time.Duration, at time.Time, convID string, typ routing.EventType, workflowID, note string, data map[string]any) error {
+	now := e.clock.Now()
+	ev := e.event(convID, typ, Workflow(workflowID), note, data)
+	if !at.IsZero() {
+		ev.At = at
+	}
+	// Not e.commit: the claim is this record's own, never a step's.
+	err := e.store.Commit(ctx, store.Tx{Claims: []store.Claim{{Key: key, At: now, ExpiresAt: now.Add(ttl)}}, Events: []routing.Event{ev}})
+	if routing.IsConflict(err, routing.ReasonDuplicate) {
+		return nil
+	}
+	return err
 }
 
 // updateConversation applies change to a fresh read until the versioned

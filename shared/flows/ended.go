@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/routing"
-	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/workflow"
 )
 
@@ -73,20 +72,8 @@ func (s *Service) RecordEnd(ctx context.Context, e ExecutionEnd) error {
 		data["error"], data["cause"] = e.Error, cause
 		note += ": " + e.Error
 	}
-	at := e.At
-	if at.IsZero() {
-		at = s.clock.Now()
-	}
-	now := s.clock.Now()
-	err := s.st.Commit(ctx, store.Tx{
-		Claims: []store.Claim{{Key: "ended#" + e.Name, At: now, ExpiresAt: now.Add(runClaimTTL)}},
-		Events: []routing.Event{{ID: s.ids.New("evt"), ConversationID: in.ConversationID, At: at, Type: routing.EvWorkflowEnded,
-			Actor: "workflow:" + in.WorkflowID, Note: note, Data: data}},
-	})
-	if routing.IsConflict(err, routing.ReasonDuplicate) {
-		return nil // recorded by an earlier report
-	}
-	return err
+	// Once per execution: an earlier report recorded it already.
+	return s.eng.RecordWorkflowOnce(ctx, "ended#"+e.Name, runClaimTTL, e.At, in.ConversationID, routing.EvWorkflowEnded, in.WorkflowID, note, data)
 }
 
 // recordEnd is RecordEnd for a runner's callback, which has no one to

@@ -2,9 +2,9 @@ package flows
 
 import (
 	"context"
+	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/routing"
-	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/workflow"
 )
 
@@ -33,18 +33,13 @@ func (s *Service) begin(ctx context.Context, p *published, convID, key string, t
 	// The run's timeline entry precedes its steps, written as start writes
 	// it (start then finds it written). A run with no execution names
 	// itself "run", not "execution".
-	now := s.clock.Now()
 	data := map[string]any{"execution": name, "version": p.v.Number, "trigger": trig.Type}
 	if pre.Whole {
 		delete(data, "execution")
 		data["run"] = name
 	}
-	err = s.st.Commit(ctx, store.Tx{
-		Claims: []store.Claim{{Key: "run#" + name, At: now, ExpiresAt: now.Add(runClaimTTL)}},
-		Events: []routing.Event{{ID: s.ids.New("evt"), ConversationID: convID, At: now, Type: routing.EvWorkflowStarted,
-			Actor: "workflow:" + p.v.WorkflowID, Note: p.def.Name, Data: data}},
-	})
-	if err != nil && !routing.IsConflict(err, routing.ReasonDuplicate) {
+	err = s.eng.RecordWorkflowOnce(ctx, "run#"+name, runClaimTTL, time.Time{}, convID, routing.EvWorkflowStarted, p.v.WorkflowID, p.def.Name, data)
+	if err != nil {
 		return "", err
 	}
 	t := workflow.Task{Action: workflow.ActionRun, Step: pre.Entry, ConversationID: convID, WorkflowID: p.v.WorkflowID, Version: p.v.Number,

@@ -326,12 +326,9 @@ func (s *Service) start(ctx context.Context, p *published, convID, key string, t
 	// idempotent by name, so a run whose start failed after the entry was
 	// written starts on the retry.
 	now := s.clock.Now()
-	err = s.st.Commit(ctx, store.Tx{
-		Claims: []store.Claim{{Key: "run#" + name, At: now, ExpiresAt: now.Add(runClaimTTL)}},
-		Events: []routing.Event{{ID: s.ids.New("evt"), ConversationID: convID, At: now, Type: routing.EvWorkflowStarted,
-			Actor: "workflow:" + p.v.WorkflowID, Note: p.def.Name, Data: map[string]any{"execution": name, "version": p.v.Number, "trigger": trig.Type}}},
-	})
-	if err != nil && !routing.IsConflict(err, routing.ReasonDuplicate) {
+	err = s.eng.RecordWorkflowOnce(ctx, "run#"+name, runClaimTTL, now, convID, routing.EvWorkflowStarted, p.v.WorkflowID, p.def.Name,
+		map[string]any{"execution": name, "version": p.v.Number, "trigger": trig.Type})
+	if err != nil {
 		return "", err
 	}
 	req := StartRequest{Name: name, WorkflowID: p.v.WorkflowID, Version: p.v.Number, ASL: p.v.ASL, Express: p.express, RunnerRef: p.v.RunnerRef, Input: raw}
