@@ -84,9 +84,14 @@ func rieInvoke(tb testing.TB, rie, bin string, env map[string]string, payload []
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	// the emulator may log the report just after it answers
 	m := initReport.FindStringSubmatch(out.String())
+	for deadline := time.Now().Add(10 * time.Second); m == nil && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		m = initReport.FindStringSubmatch(out.String())
+	}
 	if m == nil {
-		tb.Fatalf("no INIT REPORT in the emulator's output:\n%s", out.String())
+		tb.Fatalf("no INIT REPORT in the emulator's output (answer %s):\n%s", body, out.String())
 	}
 	ms, _ := strconv.ParseFloat(m[1], 64)
 	return time.Duration(ms * float64(time.Millisecond)), body
