@@ -104,6 +104,7 @@ type builder struct {
 	smRole         awsiam.Role
 	smLogGroup     awslogs.LogGroup
 	smArn          *string
+	smArnPrefix    *string // every workflow state machine's ARN starts with it
 	smExecutionArn *string
 	secretsArn     *string
 	fns            map[string]awslambda.Function
@@ -284,6 +285,7 @@ func (b *builder) functions() {
 		Service: jsii.String("states"), Resource: jsii.String("stateMachine"),
 		ResourceName: jsii.String(p.StateMachinePrefix), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
 	})
+	b.smArnPrefix = smArnPrefix
 	merge := func(ms ...map[string]*string) map[string]*string {
 		out := map[string]*string{}
 		for _, m := range ms {
@@ -552,7 +554,8 @@ func regexSuppression(re string) *cdknag.RegexAppliesTo {
 	return &cdknag.RegexAppliesTo{Regex: jsii.String("/" + re + "/")}
 }
 
-// eventRouting: the dispatcher rule on the Switchboard bus and the sweeper schedule.
+// eventRouting: the dispatcher rule on the Switchboard bus, the executions'
+// end on the default bus, and the sweeper schedule.
 func (b *builder) eventRouting() {
 	st := b.stack
 	rule := awsevents.NewRule(st, jsii.String("DispatchRule"), &awsevents.RuleProps{
@@ -561,6 +564,25 @@ func (b *builder) eventRouting() {
 		EventPattern: &awsevents.EventPattern{Source: jsii.Strings(EventSource)},
 	})
 	rule.AddTarget(awseventstargets.NewLambdaFunction(b.fns[deployenv.Dispatcher], &awseventstargets.LambdaFunctionProps{
+		DeadLetterQueue: b.eventDLQ,
+		RetryAttempts:   jsii.Number(8),
+		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(2)),
+	}))
+
+	// Step Functions reports a Standard execution's end on the default bus:
+	// the dispatcher records workflow.ended (flows.HandleExecutionStatusChange).
+	ended := awsevents.NewRule(st, jsii.String("ExecutionEndRule"), &awsevents.RuleProps{
+		Description: jsii.String("The end of every workflow execution (Standard machines) to the dispatcher"),
+		EventPattern: &awsevents.EventPattern{
+			Source:     jsii.Strings("aws.states"),
+			DetailType: jsii.Strings("Step Functions Execution Status Change"),
+			Detail: &map[string]interface{}{
+				"status":          []interface{}{"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"},
+				"stateMachineArn": []interface{}{map[string]interface{}{"prefix": b.smArnPrefix}},
+			},
+		},
+	})
+	ended.AddTarget(awseventstargets.NewLambdaFunction(b.fns[deployenv.Dispatcher], &awseventstargets.LambdaFunctionProps{
 		DeadLetterQueue: b.eventDLQ,
 		RetryAttempts:   jsii.Number(8),
 		MaxEventAge:     awscdk.Duration_Hours(jsii.Number(2)),

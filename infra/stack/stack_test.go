@@ -942,6 +942,16 @@ func TestEvents(t *testing.T) {
 					"RetryPolicy", obj("MaximumRetryAttempts", 8, "MaximumEventAgeInSeconds", 7200),
 				)}))
 		})
+		check(t, s.name+" execution end rule", func() {
+			s.tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), obj(
+				"EventPattern", like(
+					"source", []any{"aws.states"},
+					"detail-type", []any{"Step Functions Execution Status Change"},
+					"detail", like("status", []any{"SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"})),
+				"Targets", []any{like(
+					"Arn", obj("Fn::GetAtt", []any{"DispatcherFunction", "Arn"}),
+					"DeadLetterConfig", obj("Arn", obj("Fn::GetAtt", []any{eventDLQ, "Arn"})))}))
+		})
 		check(t, s.name+" sweeper schedule", func() {
 			s.tpl.HasResourceProperties(jsii.String("AWS::Events::Rule"), obj(
 				"ScheduleExpression", "rate(1 minute)",

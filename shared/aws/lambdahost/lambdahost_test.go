@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -196,6 +197,30 @@ func TestHostInProcess(t *testing.T) {
 	page, err := h.Store.ListConversations(ctx, store.ConversationFilter{AssigneeID: "ana"})
 	if err != nil || len(page.Items) != 1 {
 		t.Fatalf("assigned to ana: %d, %v", len(page.Items), err)
+	}
+	// a Step Functions "Execution Status Change" (the stack's rule on the
+	// default bus) records the run's end on the timeline, once
+	conv := page.Items[0].ID
+	input, _ := json.Marshal(fmt.Sprintf(`{"conversationId":%q,"workflowId":"wf","version":2}`, conv))
+	status := lambdaevents.CloudWatchEvent{Version: "0", ID: "sfn-1", Source: "aws.states", DetailType: "Step Functions Execution Status Change",
+		Detail: json.RawMessage(`{"name":"wf-v2-abc","status":"SUCCEEDED","stopDate":1767603660000,"input":` + string(input) + `,"output":"{}"}`)}
+	for i := 0; i < 2; i++ {
+		if err := h.HandleEvent(ctx, status); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tl, err := h.Store.Events(ctx, conv, store.PageRequest{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := 0
+	for _, e := range tl.Items {
+		if e.Type == routing.EvWorkflowEnded {
+			ended++
+		}
+	}
+	if ended != 1 {
+		t.Fatalf("workflow.ended %d times after two status-change deliveries, want 1", ended)
 	}
 	// foreign sources are ignored
 	n := len(fake.Calls())

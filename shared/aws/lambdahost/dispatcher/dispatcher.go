@@ -25,9 +25,19 @@ type Function struct {
 }
 
 // Handle is the Lambda handler: one EventBridge event of the Switchboard
-// bus, given to the workflow service. An error makes Lambda retry the event
-// (then its DLQ); events of other sources are ignored.
+// bus, given to the workflow service, or a Step Functions "Execution Status
+// Change" (the stack's rule on the default bus), which records the run's
+// end. An error makes Lambda retry the event (then its DLQ); events of other
+// sources are ignored.
 func (f *Function) Handle(ctx context.Context, ev lambdaevents.CloudWatchEvent) error {
+	if ev.Source == flows.StepFunctionsSource && ev.DetailType == flows.StepFunctionsStatusChange {
+		// a Standard execution ended: workflow.ended on the timeline, once
+		if err := f.Flows.HandleExecutionStatusChange(ctx, ev.Detail); err != nil {
+			f.Log.ErrorContext(ctx, "execution status not recorded", "id", ev.ID, "err", err)
+			return fmt.Errorf("%s %s: %w", ev.DetailType, ev.ID, err)
+		}
+		return nil
+	}
 	if ev.Source != events.Source {
 		f.Log.WarnContext(ctx, "event of another source ignored", "source", ev.Source, "detailType", ev.DetailType, "id", ev.ID)
 		return nil
