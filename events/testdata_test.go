@@ -241,6 +241,7 @@ func TestStepFunctionsTaskSamples(t *testing.T) {
 		workflow.ActionUpdateContact: &workflow.UpdateContactParams{},
 		workflow.ActionEscalate:      &workflow.EscalateParams{},
 		workflow.ActionClose:         &struct{}{},
+		workflow.ActionHandoff:       &workflow.HandoffParams{},
 		workflow.ActionRecordFailure: &struct{}{},
 	}
 	seen := map[string]bool{}
