@@ -214,36 +214,41 @@ func (e *Engine) Handoff(ctx context.Context, convID string, req HandoffRequest,
 	return routing.Conversation{}, routing.Errorf(routing.CodeUnavailable, "conversation %s is changing too fast, retry", convID)
 }
 
-// botTimers hands off the bot-phase conversations whose silence or maximum
-// time ran out; it returns how many. The sweep runs it.
-func (e *Engine) botTimers(ctx context.Context) (int, error) {
-	now := e.clock.Now()
+// eachBotTimer calls fn with the earliest rule deadline of every
+// conversation in its bot phase (reading each channel's rules once).
+func (e *Engine) eachBotTimer(ctx context.Context, fn func(c routing.Conversation, reason string, at time.Time)) error {
 	rules := map[string]botRules{}
-	var due []struct {
-		id     string
-		reason string
-	}
 	list := store.Conversations(e.store, store.ConversationFilter{Status: routing.ConvBot})
-	err := store.ForEach(ctx, list, func(c routing.Conversation) error {
+	return store.ForEach(ctx, list, func(c routing.Conversation) error {
 		r, ok := rules[c.ChannelID]
 		if !ok {
 			r = e.channelRules(ctx, c.ChannelID)
 			rules[c.ChannelID] = r
 		}
-		if reason, at, ok := r.nextTimer(c); ok && !now.Before(at) {
-			due = append(due, struct {
-				id     string
-				reason string
-			}{c.ID, reason})
+		if reason, at, ok := r.nextTimer(c); ok {
+			fn(c, reason, at)
 		}
 		return nil
+	})
+}
+
+// botTimers hands off the bot-phase conversations whose silence or maximum
+// time ran out; it returns how many. The sweep runs it.
+func (e *Engine) botTimers(ctx context.Context) (int, error) {
+	now := e.clock.Now()
+	type timer struct{ conv, reason string }
+	var due []timer // in listing order: the handoffs are written in a stable order
+	err := e.eachBotTimer(ctx, func(c routing.Conversation, reason string, at time.Time) {
+		if !now.Before(at) {
+			due = append(due, timer{c.ID, reason})
+		}
 	})
 	if err != nil {
 		return 0, err
 	}
 	n := 0
 	for _, d := range due {
-		_, err := e.Handoff(ctx, d.id, HandoffRequest{Reason: d.reason}, System)
+		_, err := e.Handoff(ctx, d.conv, HandoffRequest{Reason: d.reason}, System)
 		switch {
 		case err == nil:
 			n++
@@ -280,18 +285,10 @@ func (r botRules) nextTimer(c routing.Conversation) (reason string, at time.Time
 func (e *Engine) NextBotDeadline(ctx context.Context) (time.Time, bool, error) {
 	var best time.Time
 	found := false
-	rules := map[string]botRules{}
-	list := store.Conversations(e.store, store.ConversationFilter{Status: routing.ConvBot})
-	err := store.ForEach(ctx, list, func(c routing.Conversation) error {
-		r, ok := rules[c.ChannelID]
-		if !ok {
-			r = e.channelRules(ctx, c.ChannelID)
-			rules[c.ChannelID] = r
-		}
-		if _, at, ok := r.nextTimer(c); ok && (!found || at.Before(best)) {
+	err := e.eachBotTimer(ctx, func(_ routing.Conversation, _ string, at time.Time) {
+		if !found || at.Before(best) {
 			best, found = at, true
 		}
-		return nil
 	})
 	return best, found, err
 }
