@@ -52,17 +52,36 @@ func (e *Engine) repairStranded(ctx context.Context) (int, error) {
 	return repaired, nil
 }
 
-// runSince reports whether a workflow started on c since it became pending.
+// runSince reports whether a workflow run that started on c since it
+// became pending is still going: started (workflow.started names it by
+// "execution" or "run") and not yet ended (workflow.ended names it by
+// "execution"). A run that failed or ended without routing the conversation
+// no longer holds it.
 func (e *Engine) runSince(ctx context.Context, c routing.Conversation) (bool, error) {
-	found := false
+	running := map[string]bool{}
 	err := store.ForEach(ctx, func(ctx context.Context, p store.PageRequest) (store.Page[routing.Event], error) {
 		return e.store.Events(ctx, c.ID, p)
 	}, func(ev routing.Event) error {
-		if ev.Type == routing.EvWorkflowStarted && !ev.At.Before(c.PendingSince) {
-			found = true
-			return store.ErrStop
+		if ev.At.Before(c.PendingSince) {
+			return nil
+		}
+		switch ev.Type {
+		case routing.EvWorkflowStarted:
+			running[runName(ev)] = true
+		case routing.EvWorkflowEnded:
+			delete(running, runName(ev))
 		}
 		return nil
 	})
-	return found, err
+	return len(running) > 0, err
+}
+
+// runName is the run a workflow.* timeline entry is about.
+func runName(ev routing.Event) string {
+	for _, k := range []string{"execution", "run"} {
+		if v, ok := ev.Data[k].(string); ok && v != "" {
+			return v
+		}
+	}
+	return ev.ID // unnamed: counts on its own
 }
