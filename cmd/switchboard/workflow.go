@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -16,6 +17,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/ids"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
+	"gopkg.in/yaml.v3"
 )
 
 const workflowUsage = `Usage:
@@ -30,6 +32,10 @@ const workflowUsage = `Usage:
       --answer "2"          a reply sent after the first message (Ask a Question)
       --form team=billing   shortcut form values (repeatable)
       --advance 1h          how far the clock moves after the event (waits fire)
+      --teams FILE          your own teams and agents (JSON or YAML:
+                            {teams: [{id, name, strategy, mode, onlineOnly}],
+                             agents: [{id, name, maxConcurrent, teams, status}]}),
+                            added to the demo ones
 `
 
 func workflowCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -77,6 +83,7 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	advance := fs.Duration("advance", 24*time.Hour, "virtual time to let pass after the event")
 	form := formFlag{}
 	fs.Var(form, "form", "shortcut form value field=value (repeatable)")
+	teamsFile := fs.String("teams", "", "a JSON or YAML file of teams and agents to add to the demo ones")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -101,6 +108,11 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	defer m.Close()
 	admin := engine.Person("admin", routing.RoleAdmin)
+	if *teamsFile != "" {
+		if err := loadTeams(ctx, m.Engine, *teamsFile); err != nil {
+			return fmt.Errorf("--teams %s: %w", *teamsFile, err)
+		}
+	}
 	wf, _, err := m.Flows.SaveDraft(ctx, src, admin, 0)
 	if err != nil {
 		return err
@@ -172,5 +184,59 @@ func printTrace(ctx context.Context, w io.Writer, m *embedded.Main, convID strin
 		return err
 	}
 	fmt.Fprintf(w, "\nFinal: status=%s team=%s assignee=%s botActive=%v\n", conv.Status, conv.TeamID, conv.AssigneeID, conv.BotActive)
+	return nil
+}
+
+// simTeams is the --teams file of workflow simulate.
+type simTeams struct {
+	Teams []struct {
+		ID         string `yaml:"id"`
+		Name       string `yaml:"name"`
+		Strategy   string `yaml:"strategy"`
+		Mode       string `yaml:"mode"`
+		OnlineOnly *bool  `yaml:"onlineOnly"`
+	} `yaml:"teams"`
+	Agents []struct {
+		ID            string   `yaml:"id"`
+		Name          string   `yaml:"name"`
+		MaxConcurrent int      `yaml:"maxConcurrent"`
+		Teams         []string `yaml:"teams"`
+		Status        string   `yaml:"status"`
+	} `yaml:"agents"`
+}
+
+// loadTeams adds the teams and agents of a --teams file through the engine
+// (validated like the API's), teams first.
+func loadTeams(ctx context.Context, eng *engine.Engine, path string) error {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	var f simTeams
+	dec := yaml.NewDecoder(bytes.NewReader(raw))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		return err
+	}
+	admin := engine.Person("admin", routing.RoleAdmin)
+	for _, t := range f.Teams {
+		strategy := routing.Strategy(t.Strategy)
+		if strategy == "" {
+			strategy = routing.RoundRobin
+		}
+		spec := engine.TeamSpec{ID: t.ID, Name: t.Name, Strategy: strategy, Mode: routing.Mode(t.Mode), OnlineOnly: t.OnlineOnly}
+		if _, err := eng.CreateTeamSpec(ctx, spec, admin); err != nil {
+			return fmt.Errorf("team %q: %w", t.ID, err)
+		}
+	}
+	for _, a := range f.Agents {
+		status := routing.AgentStatus(a.Status)
+		if status == "" {
+			status = routing.StatusOnline
+		}
+		if _, err := eng.CreateAgent(ctx, routing.Agent{ID: a.ID, Name: a.Name, MaxConcurrent: a.MaxConcurrent, Teams: a.Teams, Status: status}, admin); err != nil {
+			return fmt.Errorf("agent %q: %w", a.ID, err)
+		}
+	}
 	return nil
 }

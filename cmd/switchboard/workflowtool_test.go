@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -94,5 +95,37 @@ func TestStdin(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "reassign") {
 		t.Fatalf("graph from stdin: %s", out.String())
+	}
+}
+
+// Issue 9.15: workflow simulate runs against the user's own teams and agents
+// (--teams), not only the demo's; without them, such a workflow is refused.
+func TestSimulateWithOwnTeams(t *testing.T) {
+	dir := t.TempDir()
+	teams := filepath.Join(dir, "teams.yaml")
+	wf := filepath.Join(dir, "wf.yaml")
+	if err := os.WriteFile(teams, []byte("teams:\n  - {id: vip, name: VIP desk, strategy: least_open}\nagents:\n  - {id: zoe, name: Zoe, maxConcurrent: 3, teams: [vip]}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(wf, []byte("id: to-vip\nname: To VIP\ntrigger: {type: conversation_opened}\nsteps:\n  - {id: a, type: assign, team: vip}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(context.Background(), []string{"workflow", "simulate", "--teams", teams, wf}, &out, &errOut); err != nil {
+		t.Fatalf("%v\n%s", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "status=open team=vip assignee=zoe") {
+		t.Fatalf("trace:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"workflow", "simulate", wf}, &out, &errOut); err == nil || !strings.Contains(err.Error(), `unknown team "vip"`) {
+		t.Fatalf("without --teams: %v", err)
+	}
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("teams:\n  - {id: vip, colour: red}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"workflow", "simulate", "--teams", bad, wf}, &out, &errOut); err == nil || !strings.Contains(err.Error(), "--teams") {
+		t.Fatalf("an unknown field: %v", err)
 	}
 }
