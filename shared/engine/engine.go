@@ -37,7 +37,7 @@ type Config struct {
 	// StrandedAfter: a pending conversation with no team, no workflow run and
 	// no assignee this long after it was opened is stranded (its
 	// conversation.opened was never handled): the sweep routes it and logs an
-	// error (2m).
+	// error (5m: longer than a relay backlog should last, so a slow relay is not mistaken for a lost event).
 	StrandedAfter time.Duration
 	// DefaultTeam routes conversations no workflow routes, unless the channel names one (Config["team"]).
 	DefaultTeam string
@@ -50,7 +50,7 @@ func DefaultConfig() Config {
 		SessionWarning: 30 * time.Minute,
 		ReopenWindow:   24 * time.Hour,
 		DedupeTTL:      7 * 24 * time.Hour,
-		StrandedAfter:  2 * time.Minute,
+		StrandedAfter:  5 * time.Minute,
 	}
 }
 
