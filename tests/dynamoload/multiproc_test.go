@@ -55,7 +55,7 @@ func TestThreeProcessesShareOneTable(t *testing.T) {
 	const (
 		procs         = 3
 		agents, slots = 8, 5 // 40 slots
-		conversations = 1010
+		conversations = 330  // 290 queued behind 40 slots: eight rounds of closes
 		workers       = 12
 		secretEnv     = "SWITCHBOARD_MULTIPROC_SECRET"
 		secret        = "multiproc-secret"
