@@ -88,6 +88,12 @@ type MessageReceivedDetail struct {
 	// Seq numbers the conversation's inbound messages (1, 2, ...): a question
 	// asked after message n is answered only by messages after n.
 	Seq int `json:"seq,omitempty"`
+	// NoQuestion is true when no question was waiting on the conversation as
+	// the message was stored. A question asked later is answered only by
+	// later messages (see Seq), so this one answers none: a consumer need not
+	// read the conversation to find out. Absent (an event from an older
+	// version) means "look".
+	NoQuestion bool `json:"noQuestion,omitempty"`
 }
 
 // ContactFieldChangedDetail is published when a contact field changes.

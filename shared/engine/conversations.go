@@ -152,7 +152,8 @@ func (e *Engine) ingestOnce(ctx context.Context, ch routing.Channel, in Inbound)
 			Bot: conv.Bot != nil}))
 	}
 	tx.Outbox = append(tx.Outbox, e.busEvent(conv.ID, events.MessageReceived, events.MessageReceivedDetail{
-		ConversationID: conv.ID, ContactID: contact.ID, MessageID: in.MessageID, Text: in.Text, Answer: in.Answer, Seq: conv.Inbound}))
+		ConversationID: conv.ID, ContactID: contact.ID, MessageID: in.MessageID, Text: in.Text, Answer: in.Answer, Seq: conv.Inbound,
+		NoQuestion: conv.Question == nil}))
 	tx.Events = append(tx.Events, handoff.Events...)
 	tx.Outbox = append(tx.Outbox, handoff.Outbox...)
 	if err := e.store.Commit(ctx, tx); err != nil {
@@ -215,6 +216,14 @@ func (e *Engine) Assign(ctx context.Context, convID string, t Target, actor Acto
 // step's decision, which may move an open conversation) or automatic (a
 // drain or the default route, which only ever hand out a pending one).
 func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Actor, note string, expectVersion int64, how assignMode) (AssignResult, error) {
+	return e.assignRead(ctx, convID, nil, t, actor, note, expectVersion, how)
+}
+
+// assignRead is assign with the conversation already read, strongly
+// consistent, by the caller (read: nil reads it): the first attempt decides
+// on it, and every retry reads again. The commit is conditional on the
+// version it decided on either way.
+func (e *Engine) assignRead(ctx context.Context, convID string, read *routing.Conversation, t Target, actor Actor, note string, expectVersion int64, how assignMode) (AssignResult, error) {
 	var released string
 	defer func() {
 		if released != "" {
@@ -222,8 +231,11 @@ func (e *Engine) assign(ctx context.Context, convID string, t Target, actor Acto
 		}
 	}()
 	for attempt := 0; attempt < maxAttempts; attempt++ {
-		conv, err := e.store.GetConversation(ctx, convID)
-		if err != nil {
+		var conv routing.Conversation
+		var err error
+		if attempt == 0 && read != nil {
+			conv = *read
+		} else if conv, err = e.store.GetConversation(ctx, convID); err != nil {
 			return AssignResult{}, err
 		}
 		if attempt == 0 && expectVersion > 0 && conv.Version != expectVersion {

@@ -190,7 +190,7 @@ func (e *Engine) RouteDefault(ctx context.Context, convID string) (AssignResult,
 	if team == "" {
 		return AssignResult{Status: Queued}, nil
 	}
-	res, err := e.assign(ctx, convID, Target{TeamID: team}, System, "", 0, autoRoute)
+	res, err := e.assignRead(ctx, convID, &conv, Target{TeamID: team}, System, "", 0, autoRoute)
 	if routing.IsConflict(err, reasonNotPending) {
 		// routed meanwhile (a redelivered event, another host): nothing to do
 		if c, gerr := e.store.GetConversation(ctx, convID); gerr == nil {

@@ -94,6 +94,11 @@ func (s *Service) handedOff(ctx context.Context, ev events.Event, d events.Hando
 }
 
 func (s *Service) message(ctx context.Context, ev events.Event, d events.MessageReceivedDetail) error {
+	trig := workflow.TriggerEvent{Type: workflow.TriggerMessageReceived, Text: d.Text}
+	if d.NoQuestion {
+		// nothing was asked when it was stored, so it answers nothing: no read
+		return s.trigger(ctx, ev, d.ConversationID, trig)
+	}
 	out, err := s.eng.Answer(ctx, d.ConversationID, d.Text, d.Answer, d.Seq)
 	if err != nil {
 		return err
@@ -107,12 +112,12 @@ func (s *Service) message(ctx context.Context, ev events.Event, d events.Message
 	case out.Reasked:
 		return nil
 	default:
-		return s.trigger(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerMessageReceived, Text: d.Text})
+		return s.trigger(ctx, ev, d.ConversationID, trig)
 	}
 	if routing.IsNotFound(err) || routing.IsConflict(err, "") {
 		// the question had timed out: its workflow moved on, the message is an ordinary one
 		s.log.Info("answer to a question no longer waiting", "conversation", d.ConversationID)
-		return s.trigger(ctx, ev, d.ConversationID, workflow.TriggerEvent{Type: workflow.TriggerMessageReceived, Text: d.Text})
+		return s.trigger(ctx, ev, d.ConversationID, trig)
 	}
 	return err
 }
