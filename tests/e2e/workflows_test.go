@@ -367,6 +367,31 @@ func TestS5RouteByChoice(t *testing.T) {
 			t.Fatalf("assignee %q", a)
 		}
 	})
+	t.Run("only messages that met the question answer it", func(t *testing.T) {
+		e := setup(t, 3, "30m")
+		c := e.inbound("+447700900005", "hello")
+		deliver := func(id string, d events.MessageReceivedDetail) {
+			t.Helper()
+			ev, err := events.New(id, events.MessageReceived, e.m.Clock.Now(), d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := e.m.Flows.HandleEvent(context.Background(), ev); err != nil {
+				t.Fatal(err)
+			}
+			e.settle()
+		}
+		// stored while nothing was asked (noQuestion): a valid option, yet no answer
+		deliver("ev-before", events.MessageReceivedDetail{ConversationID: c, MessageID: "before", Text: "2", NoQuestion: true})
+		if cv := e.conv(c); cv.str("status") != "pending" || cv.str("assigneeId") != "" {
+			t.Fatalf("a message stored before the question answered it: %s", cv.Raw)
+		}
+		// an event from before noQuestion existed (no seq either) is looked at
+		deliver("ev-old", events.MessageReceivedDetail{ConversationID: c, MessageID: "old", Text: "2"})
+		if a := e.conv(c).str("assigneeId"); a != "ag-support" {
+			t.Fatalf("an event without noQuestion did not answer the waiting question: %q", a)
+		}
+	})
 	t.Run("too many invalid answers", func(t *testing.T) {
 		e := setup(t, 2, "30m")
 		c := e.inbound("+447700900003", "hello")
