@@ -50,6 +50,7 @@ const (
 	CtxCorsOrigins           = "corsOrigins"
 	CtxMFA                   = "mfa"
 	CtxCognitoFeaturePlan    = "cognitoFeaturePlan"
+	CtxConfigCacheSeconds    = "configCacheSeconds"
 )
 
 // ContextKeys lists every context key the stack reads.
@@ -57,7 +58,7 @@ var ContextKeys = []string{
 	CtxStackName, CtxAssetDir, CtxEventBusName, CtxRemovalPolicy, CtxOIDCIssuer, CtxOIDCAudience,
 	CtxSessionHours, CtxSessionWarningMinutes, CtxSecretsPrefix, CtxStateMachinePrefix,
 	CtxLogRetentionDays, CtxMemorySize, CtxAlarmEmail, CtxThrottleRate, CtxThrottleBurst,
-	CtxArchiveRetentionDays, CtxCorsOrigins, CtxMFA, CtxCognitoFeaturePlan,
+	CtxArchiveRetentionDays, CtxCorsOrigins, CtxMFA, CtxCognitoFeaturePlan, CtxConfigCacheSeconds,
 }
 
 // Props configures the stack. DefaultProps gives the documented defaults;
@@ -104,6 +105,11 @@ type Props struct {
 	MFA string
 	// CognitoFeaturePlan of the user pool: "plus" (threat protection) or "essentials".
 	CognitoFeaturePlan string
+	// ConfigCacheSeconds (0-300) is how long a warm instance of the webhooks,
+	// dispatcher, task and sweeper functions keeps the channels, published
+	// workflows and teams it read (deployenv.ConfigCacheSeconds); 0 reads them
+	// on every event. The api function always reads them afresh.
+	ConfigCacheSeconds int
 }
 
 // DefaultProps returns the defaults documented in docs/deploy.md.
@@ -122,6 +128,7 @@ func DefaultProps() Props {
 		ArchiveRetentionDays:  30,
 		MFA:                   "required",
 		CognitoFeaturePlan:    "plus",
+		ConfigCacheSeconds:    10,
 	}
 }
 
@@ -196,6 +203,7 @@ func PropsFromContext(node constructs.Node) (Props, error) {
 	p.MFA = strings.ToLower(p.MFA)
 	str(CtxCognitoFeaturePlan, &p.CognitoFeaturePlan)
 	p.CognitoFeaturePlan = strings.ToLower(p.CognitoFeaturePlan)
+	num(CtxConfigCacheSeconds, &p.ConfigCacheSeconds)
 
 	if len(errs) > 0 {
 		return p, fmt.Errorf("invalid CDK context: %s", strings.Join(errs, "; "))
@@ -282,6 +290,9 @@ func (p Props) Validate() error {
 	}
 	if p.CognitoFeaturePlan != "plus" && p.CognitoFeaturePlan != "essentials" {
 		bad(CtxCognitoFeaturePlan, "%q is not plus or essentials", p.CognitoFeaturePlan)
+	}
+	if p.ConfigCacheSeconds < 0 || p.ConfigCacheSeconds > 300 {
+		bad(CtxConfigCacheSeconds, "%d is not between 0 and 300", p.ConfigCacheSeconds)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid stack configuration: %s", strings.Join(errs, "; "))

@@ -46,7 +46,8 @@ func TestPropsDefaults(t *testing.T) {
 		t.Errorf("props from an empty context:\n got %+v\nwant %+v", got, want)
 	}
 	if want.EventBusName != "switchboard" || want.StateMachinePrefix != "switchboard-" || want.SessionHours != 12 ||
-		want.SessionWarningMinutes != 30 || want.MemorySize != 256 || want.AssetDir == "build/lambda" || want.Destroy {
+		want.SessionWarningMinutes != 30 || want.MemorySize != 256 || want.AssetDir == "build/lambda" || want.Destroy ||
+		want.ConfigCacheSeconds != 10 {
 		t.Errorf("unexpected documented defaults: %+v", want)
 	}
 	if stack.DefaultProps().AssetDir != "build/lambda" {
@@ -88,12 +89,13 @@ func TestPropsContextValues(t *testing.T) {
 		stack.CtxCorsOrigins:        "https://a.example.com,http://localhost:5173",
 		stack.CtxMFA:                "Optional",
 		stack.CtxCognitoFeaturePlan: "essentials",
+		stack.CtxConfigCacheSeconds: "30",
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !got.Destroy || got.SessionHours != 10 || got.ThrottleRate != 12.5 || got.MFA != "optional" ||
-		got.CognitoFeaturePlan != "essentials" || got.OIDCIssuer != "https://issuer.example.com/" ||
+		got.CognitoFeaturePlan != "essentials" || got.ConfigCacheSeconds != 30 || got.OIDCIssuer != "https://issuer.example.com/" ||
 		!reflect.DeepEqual(got.OIDCAudience, []string{"a", "b", "c"}) ||
 		!reflect.DeepEqual(got.CorsOrigins, []string{"https://a.example.com", "http://localhost:5173"}) {
 		t.Errorf("props %+v", got)
@@ -127,6 +129,9 @@ func TestPropsErrorsNameTheContextKey(t *testing.T) {
 		{map[string]any{stack.CtxCorsOrigins: "agents.example.com"}, []string{"corsOrigins"}},
 		{map[string]any{stack.CtxMFA: "sometimes"}, []string{"mfa"}},
 		{map[string]any{stack.CtxCognitoFeaturePlan: "lite"}, []string{"cognitoFeaturePlan"}},
+		{map[string]any{stack.CtxConfigCacheSeconds: "-1"}, []string{"configCacheSeconds", "between 0 and 300"}},
+		{map[string]any{stack.CtxConfigCacheSeconds: 301.0}, []string{"configCacheSeconds", "between 0 and 300"}},
+		{map[string]any{stack.CtxConfigCacheSeconds: "ten"}, []string{"configCacheSeconds"}},
 	}
 	for _, c := range cases {
 		c.ctx[stack.CtxAssetDir] = dir

@@ -281,6 +281,9 @@ func (b *builder) functions() {
 		deployenv.SessionWarningMinutes: jsii.String(strconv.Itoa(p.SessionWarningMinutes)),
 	}
 	secrets := map[string]*string{deployenv.SecretsPrefix: jsii.String(p.SecretsPrefix)}
+	// Not on the api function: people editing configuration there read their
+	// own changes at once.
+	configCache := map[string]*string{deployenv.ConfigCacheSeconds: jsii.String(strconv.Itoa(p.ConfigCacheSeconds))}
 	smArnPrefix := b.stack.FormatArn(&awscdk.ArnComponents{
 		Service: jsii.String("states"), Resource: jsii.String("stateMachine"),
 		ResourceName: jsii.String(p.StateMachinePrefix), ArnFormat: awscdk.ArnFormat_COLON_RESOURCE_NAME,
@@ -301,7 +304,7 @@ func (b *builder) functions() {
 		name:        deployenv.Task,
 		description: "Switchboard workflow task: runs the steps of workflow state machines",
 		timeout:     60,
-		env:         merge(secrets),
+		env:         merge(secrets, configCache),
 	})
 	b.newFunction(functionSpec{
 		name:        deployenv.API,
@@ -319,13 +322,13 @@ func (b *builder) functions() {
 		name:        deployenv.Webhooks,
 		description: "Switchboard provider webhooks: verify, dedupe, store, publish",
 		timeout:     10,
-		env:         merge(secrets),
+		env:         merge(secrets, configCache),
 	})
 	b.newFunction(functionSpec{
 		name:        deployenv.Dispatcher,
 		description: "Switchboard dispatcher: EventBridge events (workflow triggers, pending-queue drains)",
 		timeout:     60,
-		env: merge(secrets, session, map[string]*string{
+		env: merge(secrets, session, configCache, map[string]*string{
 			deployenv.StateMachinePrefix:    jsii.String(p.StateMachinePrefix),
 			deployenv.StateMachineARNPrefix: smArnPrefix,
 		}),
@@ -335,7 +338,7 @@ func (b *builder) functions() {
 		name:        deployenv.Sweeper,
 		description: "Switchboard sweeper: agent session warnings and expiry, every minute",
 		timeout:     55,
-		env:         merge(session),
+		env:         merge(session, configCache),
 		// A failed sweep is redone by the next one a minute later.
 		async: &asyncConfig{retries: 0, maxAge: awscdk.Duration_Minutes(jsii.Number(1))},
 	})

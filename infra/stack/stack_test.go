@@ -138,6 +138,7 @@ func run(m *testing.M) int {
 		stack.CtxThrottleBurst:         "40",
 		stack.CtxArchiveRetentionDays:  "0",
 		stack.CtxCorsOrigins:           extOrigin,
+		stack.CtxConfigCacheSeconds:    "0", // off: read configuration on every event
 		stack.CtxStackName:             "SwitchboardDev",
 	}, func(app awscdk.App) {
 		probe = awscdk.NewStack(app, jsii.String("NagProbe"), nil)
@@ -502,9 +503,9 @@ func TestFunctionEnvironment(t *testing.T) {
 				smLogs = id
 			}
 		}
-		prefix, secrets, hours, warn := "switchboard-", "switchboard/", "12", "30"
+		prefix, secrets, hours, warn, cache := "switchboard-", "switchboard/", "12", "30", "10"
 		if s.name == "external-oidc" {
-			prefix, secrets, hours, warn = extPrefix, extSecrets, "8", "20"
+			prefix, secrets, hours, warn, cache = extPrefix, extSecrets, "8", "20", "0"
 		}
 		common := want{"TABLE_NAME": table, "EVENT_BUS_NAME": bus}
 		with := func(extra want) want {
@@ -526,13 +527,14 @@ func TestFunctionEnvironment(t *testing.T) {
 				"STATE_MACHINE_ARN_PREFIX":    arnPattern("states", "stateMachine", prefix),
 				"STATE_MACHINE_LOG_GROUP_ARN": "${" + smLogs + ".Arn}",
 			}),
-			deployenv.Webhooks: with(want{"SECRETS_PREFIX": secrets}),
+			deployenv.Webhooks: with(want{"SECRETS_PREFIX": secrets, "CONFIG_CACHE_SECONDS": cache}),
 			deployenv.Dispatcher: with(want{
-				"SECRETS_PREFIX": secrets, "SESSION_HOURS": hours, "SESSION_WARNING_MINUTES": warn,
+				"SECRETS_PREFIX": secrets, "SESSION_HOURS": hours, "SESSION_WARNING_MINUTES": warn, "CONFIG_CACHE_SECONDS": cache,
 				"STATE_MACHINE_PREFIX": prefix, "STATE_MACHINE_ARN_PREFIX": arnPattern("states", "stateMachine", prefix),
 			}),
-			deployenv.Task:    with(want{"SECRETS_PREFIX": secrets}),
-			deployenv.Sweeper: with(want{"SESSION_HOURS": hours, "SESSION_WARNING_MINUTES": warn}),
+			deployenv.Task:    with(want{"SECRETS_PREFIX": secrets, "CONFIG_CACHE_SECONDS": cache}),
+			deployenv.Sweeper: with(want{"SESSION_HOURS": hours, "SESSION_WARNING_MINUTES": warn, "CONFIG_CACHE_SECONDS": cache}),
+			deployenv.Relay:   with(want{}),
 		}
 		for name, w := range expected {
 			env := s.props(t, stack.FunctionLogicalID(name))["Environment"].(map[string]any)["Variables"].(map[string]any)

@@ -32,6 +32,13 @@ const (
 	StateMachinePrefix    = "STATE_MACHINE_PREFIX"
 	StateMachineARNPrefix = "STATE_MACHINE_ARN_PREFIX"
 	StateMachineLogGroup  = "STATE_MACHINE_LOG_GROUP_ARN"
+	// ConfigCacheSeconds is how long, in whole seconds (0 = off), a warm
+	// function instance keeps the channels, published workflows and teams it
+	// read: another instance's change to them is seen after at most that
+	// long. The stack sets it on the webhooks, dispatcher, task and sweeper
+	// functions, never on the api function (people editing configuration
+	// there read their own changes at once).
+	ConfigCacheSeconds = "CONFIG_CACHE_SECONDS"
 	// AuthSubjectClaim is not set by the stack: operators may add it to the
 	// api function to read the agent id from another claim than "sub".
 	AuthSubjectClaim = "AUTH_SUBJECT_CLAIM"

@@ -23,6 +23,7 @@ type Env struct {
 	SecretsPrefix         string
 	SessionHours          int // 0: the engine's default
 	SessionWarningMinutes int // 0: the engine's default
+	ConfigCacheSeconds    int // 0: no cache of configuration reads
 	TaskFunctionARN       string
 	StateMachineRoleARN   string
 	StateMachinePrefix    string
@@ -85,6 +86,7 @@ func LoadEnv(function string, lookup func(string) (string, bool)) (Env, error) {
 		SecretsPrefix:         get(deployenv.SecretsPrefix),
 		SessionHours:          num(deployenv.SessionHours),
 		SessionWarningMinutes: num(deployenv.SessionWarningMinutes),
+		ConfigCacheSeconds:    num(deployenv.ConfigCacheSeconds),
 		TaskFunctionARN:       get(deployenv.TaskFunctionARN),
 		StateMachineRoleARN:   get(deployenv.StateMachineRoleARN),
 		StateMachinePrefix:    get(deployenv.StateMachinePrefix),
