@@ -128,7 +128,7 @@ func DefaultProps() Props {
 		ArchiveRetentionDays:  30,
 		MFA:                   "required",
 		CognitoFeaturePlan:    "plus",
-		ConfigCacheSeconds:    10,
+		ConfigCacheSeconds:    deployenv.DefaultConfigCacheSeconds,
 	}
 }
 

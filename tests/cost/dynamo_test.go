@@ -43,9 +43,10 @@ type billedDynamo struct {
 
 	mu       sync.Mutex
 	requests int64
-	wru      float64 // as AWS bills it: items
-	indexWRU float64 // as AWS bills it: index entries
-	items    int     // items written
+	wru      float64            // as AWS bills it: items
+	indexWRU float64            // as AWS bills it: index entries
+	items    int                // items written
+	byKind   map[string]float64 // items and index entries, by the kind of item written (itemKind)
 }
 
 type index struct {
@@ -100,11 +101,43 @@ func (b *billedDynamo) reset() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.requests, b.wru, b.indexWRU, b.items = 0, 0, 0, 0
+	b.byKind = nil
 }
 
-func (b *billedDynamo) count() {
+// kinds returns the write units billed since reset, by kind of item.
+func (b *billedDynamo) kinds() map[string]float64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	out := map[string]float64{}
+	for k, v := range b.byKind {
+		out[k] = v
+	}
+	return out
+}
+
+// itemKind names the kind of an item from its keys, the way docs/dynamodb.md
+// lists them: the partition key's prefix, and the sort key's when it differs
+// (CONV/CONV is the conversation, CONV/EV a timeline entry, AGENT/LOAD an
+// agent's open count).
+func itemKind(it item) string {
+	prefix := func(v types.AttributeValue) string {
+		s, _ := v.(*types.AttributeValueMemberS)
+		if s == nil {
+			return "?"
+		}
+		p, _, _ := strings.Cut(s.Value, "#")
+		return p
+	}
+	pk, sk := prefix(it["pk"]), prefix(it["sk"])
+	if sk == pk || strings.Trim(sk, "ABCDEFGHIJKLMNOPQRSTUVWXYZ") != "" || sk == "" {
+		return pk // the sort key names no kind (an outbox item's is a time)
+	}
+	return pk + "/" + sk
+}
+
+func (b *billedDynamo) count(op string, key item) {
 	if debugWrites {
-		fmt.Println("REQUEST")
+		fmt.Printf("REQUEST %s %s %s\n", op, render(key["pk"]), render(key["sk"]))
 	}
 	b.mu.Lock()
 	b.requests++
@@ -152,22 +185,27 @@ func (b *billedDynamo) write(before, after item, perKB float64) {
 			idx += kbUnits(itemSize(now))
 		}
 	}
+	it := after
+	if it == nil {
+		it = before
+	}
 	b.mu.Lock()
 	b.wru += base
 	b.indexWRU += idx
 	b.items++
+	if b.byKind == nil {
+		b.byKind = map[string]float64{}
+	}
+	b.byKind[itemKind(it)] += base + idx
 	if debugWrites {
-		it := after
-		if it == nil {
-			it = before
-		}
 		fmt.Printf("WRITE %-40s %-30s size %4d base %g idx %g\n", render(it["pk"]), render(it["sk"]), size, base, idx)
 	}
 	b.mu.Unlock()
 }
 
-// debugWrites (COST_DEBUG=1) prints every request and every item written
-// with its size and billed units.
+// debugWrites (COST_DEBUG=1) prints every request (operation and key: the
+// first key of a BatchGetItem, the partition of a Query) and every item
+// written with its size and billed units.
 var debugWrites = os.Getenv("COST_DEBUG") != ""
 
 // entry is an item's entry in an index (nil when it has none): the index
@@ -301,22 +339,28 @@ func valueSize(v types.AttributeValue) int {
 }
 
 func (b *billedDynamo) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
-	b.count()
+	b.count("GetItem", in.Key)
 	return b.inner.GetItem(ctx, in, o...)
 }
 
 func (b *billedDynamo) BatchGetItem(ctx context.Context, in *dynamodb.BatchGetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.BatchGetItemOutput, error) {
-	b.count()
+	var first item
+	for _, ka := range in.RequestItems {
+		if len(ka.Keys) > 0 {
+			first = ka.Keys[0]
+		}
+	}
+	b.count("BatchGetItem", first)
 	return b.inner.BatchGetItem(ctx, in, o...)
 }
 
 func (b *billedDynamo) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
-	b.count()
+	b.count("Query "+aws.ToString(in.IndexName), item{"pk": in.ExpressionAttributeValues[":pk"]})
 	return b.inner.Query(ctx, in, o...)
 }
 
 func (b *billedDynamo) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
-	b.count()
+	b.count("write", nil)
 	before := b.image(ctx, in.TableName, b.keyOf(in.Item))
 	out, err := b.inner.PutItem(ctx, in, o...)
 	after := b.image(ctx, in.TableName, b.keyOf(in.Item))
@@ -325,7 +369,7 @@ func (b *billedDynamo) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o
 }
 
 func (b *billedDynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
-	b.count()
+	b.count("write", nil)
 	before := b.image(ctx, in.TableName, in.Key)
 	out, err := b.inner.UpdateItem(ctx, in, o...)
 	b.write(before, b.image(ctx, in.TableName, in.Key), 1)
@@ -333,7 +377,7 @@ func (b *billedDynamo) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemIn
 }
 
 func (b *billedDynamo) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
-	b.count()
+	b.count("write", nil)
 	before := b.image(ctx, in.TableName, in.Key)
 	out, err := b.inner.DeleteItem(ctx, in, o...)
 	b.write(before, b.image(ctx, in.TableName, in.Key), 1)
@@ -341,7 +385,7 @@ func (b *billedDynamo) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemIn
 }
 
 func (b *billedDynamo) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	b.count()
+	b.count("write", nil)
 	type target struct {
 		table *string
 		key   item

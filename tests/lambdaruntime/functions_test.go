@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -40,6 +41,11 @@ const (
 	smLogGroupARN = "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/Switchboard-workflows:*"
 )
 
+// configCacheSeconds is the functions' configuration cache here: the
+// stack's default is deployenv.DefaultConfigCacheSeconds; 1 s lets the test
+// wait out a cached workflow list after publishing.
+const configCacheSeconds = 1
+
 // stackEnv is what infra/stack gives each function (docs/deploy.md), for
 // a table and the fakes.
 func stackEnv(fn, table string) map[string]string {
@@ -49,6 +55,7 @@ func stackEnv(fn, table string) map[string]string {
 		deployenv.SecretsPrefix:         "switchboard/",
 		deployenv.SessionHours:          "12",
 		deployenv.SessionWarningMinutes: "30",
+		deployenv.ConfigCacheSeconds:    strconv.Itoa(configCacheSeconds),
 		deployenv.StateMachinePrefix:    smPrefix,
 		deployenv.StateMachineARNPrefix: "arn:aws:states:us-east-1:123456789012:stateMachine:" + smPrefix,
 		deployenv.TaskFunctionARN:       taskARN,
@@ -61,6 +68,9 @@ func stackEnv(fn, table string) map[string]string {
 	}
 	if fn == deployenv.API || fn == deployenv.Dispatcher || fn == deployenv.Sweeper {
 		keep[deployenv.SessionHours], keep[deployenv.SessionWarningMinutes] = true, true
+	}
+	if fn == deployenv.Webhooks || fn == deployenv.Dispatcher || fn == deployenv.Task || fn == deployenv.Sweeper {
+		keep[deployenv.ConfigCacheSeconds] = true
 	}
 	out := map[string]string{}
 	for k, v := range all {
@@ -449,6 +459,10 @@ func TestFunctionsOnTheRuntimeAPI(t *testing.T) {
 		if len(f.fake.Calls("PublishStateMachineVersion")) != 1 || len(f.fake.Calls("CreateStateMachineAlias")) != 1 {
 			t.Errorf("publish/alias calls: %d/%d", len(f.fake.Calls("PublishStateMachineVersion")), len(f.fake.Calls("CreateStateMachineAlias")))
 		}
+
+		// The dispatcher's warm instance keeps the published workflows it read
+		// for CONFIG_CACHE_SECONDS: the api's publish reaches it after that.
+		time.Sleep(configCacheSeconds*time.Second + 100*time.Millisecond)
 
 		// a new contact: the dispatcher runs the workflow instead of routing
 		r = apiResponse(t, hooks.call(t, webhook(t, "m-20260504-0002", "visitor-43", "Hola")))

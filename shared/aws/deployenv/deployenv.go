@@ -39,6 +39,9 @@ const (
 	// functions, never on the api function (people editing configuration
 	// there read their own changes at once).
 	ConfigCacheSeconds = "CONFIG_CACHE_SECONDS"
+	// DefaultConfigCacheSeconds is the stack's default ConfigCacheSeconds
+	// (its configCacheSeconds context key), which the cost report assumes.
+	DefaultConfigCacheSeconds = 10
 	// AuthSubjectClaim is not set by the stack: operators may add it to the
 	// api function to read the agent id from another claim than "sub".
 	AuthSubjectClaim = "AUTH_SUBJECT_CLAIM"

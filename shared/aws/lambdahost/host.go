@@ -41,6 +41,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/ids"
 	"github.com/switchboard-oss/switchboard/shared/intake"
 	"github.com/switchboard-oss/switchboard/shared/providers"
+	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/dynamo"
 )
 
@@ -88,7 +89,10 @@ type Options struct {
 	Providers *providers.Registry
 }
 
-// Host is every function on one store, engine and workflow service.
+// Host is every function in one process, on one table. The api function's
+// engine and workflow service read the store itself; the functions driven
+// by events (webhooks, dispatcher, task, sweeper) read it through the
+// configuration cache Env sets (enginehost.View), as they do on AWS.
 type Host struct {
 	Env       Env
 	Log       *slog.Logger
@@ -96,8 +100,14 @@ type Host struct {
 	Publisher *eventbus.Publisher
 	Secrets   providers.Secrets
 	Providers *providers.Registry
-	Engine    *engine.Engine
-	Flows     *flows.Service
+	Engine    *engine.Engine // the api function's
+	Flows     *flows.Service // the api function's
+	// EventStore, EventEngine and EventFlows are the webhooks, dispatcher,
+	// task and sweeper functions' view of the store, engine and workflow
+	// service.
+	EventStore  store.Store
+	EventEngine *engine.Engine
+	EventFlows  *flows.Service
 
 	api, hooks *apigw.Adapter
 	dispatcher *dispatcher.Function
@@ -116,12 +126,15 @@ func New(env Env, c Clients, o Options) *Host {
 	h.Secrets, h.Providers = ch.Secrets, ch.Providers
 	h.Engine = enginehost.New(env, h.Store, co, ch.Outbox(), intake.Enrich)
 	h.Flows = flowhost.New(env, h.Engine, h.Store, c.StepFunctions, co)
+	h.EventStore = enginehost.View(env, h.Store, co)
+	h.EventEngine = enginehost.New(env, h.EventStore, co, ch.Outbox(), intake.Enrich)
+	h.EventFlows = flowhost.New(env, h.EventEngine, h.EventStore, c.StepFunctions, co)
 	h.Publisher = relay.NewPublisher(env, c.EventBridge, co)
 	h.api = api.New(env, h.Engine, h.Flows, ch)
-	h.hooks = webhooks.New(h.Engine, h.Store, ch, co.Clock, co.Log)
-	h.dispatcher = &dispatcher.Function{Flows: h.Flows, Log: co.Log}
-	h.task = &task.Function{Flows: h.Flows, Log: co.Log}
-	h.sweeper = &sweeper.Function{Engine: h.Engine, Log: co.Log}
+	h.hooks = webhooks.New(h.EventEngine, h.EventStore, ch, co.Clock, co.Log)
+	h.dispatcher = &dispatcher.Function{Flows: h.EventFlows, Log: co.Log}
+	h.task = &task.Function{Flows: h.EventFlows, Log: co.Log}
+	h.sweeper = &sweeper.Function{Engine: h.EventEngine, Log: co.Log}
 	h.relay = &relay.Function{Publisher: h.Publisher, Log: co.Log}
 	return h
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard-oss/switchboard/shared/clock"
+	"github.com/switchboard-oss/switchboard/shared/engine/enginetest"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/bolt"
@@ -39,6 +40,16 @@ func openBolt(t *testing.T) *bolt.Store {
 // The suite uses one store at a time: every own write must be visible at once.
 func TestConformance(t *testing.T) {
 	storetest.RunConformanceTests(t, func(t *testing.T) store.Store {
+		return cache.New(openBolt(t), clock.NewVirtual(t0), ttl)
+	})
+}
+
+// The exactly-once promises (stale drains, two hosts, a step twice, a
+// redelivered opening, the stranded sweep, a fault at every commit) hold for
+// an engine reading through the cache, as the functions driven by events do
+// on AWS.
+func TestTwinThroughCache(t *testing.T) {
+	enginetest.RunTwinTests(t, func(t *testing.T) store.Store {
 		return cache.New(openBolt(t), clock.NewVirtual(t0), ttl)
 	})
 }

@@ -15,7 +15,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/intake"
 	"github.com/switchboard-oss/switchboard/shared/providers"
 	"github.com/switchboard-oss/switchboard/shared/providers/catalog"
-	"github.com/switchboard-oss/switchboard/shared/store/dynamo"
+	"github.com/switchboard-oss/switchboard/shared/store"
 )
 
 // Channels are the providers and the channels' secrets.
@@ -49,10 +49,11 @@ func (c Channels) Outbox() intake.Outbox {
 }
 
 // Wire builds, from the AWS configuration, what the functions that talk to
-// contacts share: the store, the channels and the engine that delivers
+// contacts share: the store as they read it (enginehost.View: with the
+// configuration cache env sets), the channels and the engine that delivers
 // through them (and enriches the contacts it ingests).
-func Wire(env core.Env, cfg aws.Config, o core.Options) (*dynamo.Store, Channels, *engine.Engine) {
-	st := enginehost.NewStore(env, dynamodb.NewFromConfig(cfg), o)
+func Wire(env core.Env, cfg aws.Config, o core.Options) (store.Store, Channels, *engine.Engine) {
+	st := enginehost.View(env, enginehost.NewStore(env, dynamodb.NewFromConfig(cfg), o), o)
 	ch := New(env, secretsmanager.NewFromConfig(cfg), nil, o)
 	return st, ch, enginehost.New(env, st, o, ch.Outbox(), intake.Enrich)
 }

@@ -38,7 +38,7 @@ func (f *Function) Handle(ctx context.Context, _ lambdaevents.CloudWatchEvent) (
 // Build is the function's core.Builder.
 func Build(_ context.Context, env core.Env, cfg aws.Config) (any, error) {
 	o := core.Options{}.WithDefaults(env)
-	st := enginehost.NewStore(env, dynamodb.NewFromConfig(cfg), o)
+	st := enginehost.View(env, enginehost.NewStore(env, dynamodb.NewFromConfig(cfg), o), o)
 	f := &Function{Engine: enginehost.New(env, st, o, nil, nil), Log: o.Log}
 	return f.Handle, nil
 }
