@@ -121,7 +121,9 @@ func TestThreeProcessesShareOneTable(t *testing.T) {
 	start := time.Now()
 
 	// 1. Webhooks, spread over the three.
-	httpc := &http.Client{Timeout: 30 * time.Second}
+	// a bound for hangs, not a speed: with both cores busy, a close (which
+	// drains the freed slots in the request) waited 30 s on DynamoDB Local
+	httpc := &http.Client{Timeout: 5 * time.Minute}
 	parallel(conversations, workers, func(i int) {
 		body := fmt.Sprintf(`{"channelId":"web","messageId":"m%d","from":"+1202555%04d","text":"hi"}`, i, i)
 		req, _ := http.NewRequest(http.MethodPost, urls[i%procs]+"/v1/webhooks/generic", strings.NewReader(body))

@@ -117,7 +117,7 @@ func start(t testing.TB, defaultTeam string, opts ...option) *env {
 		_, _ = io.WriteString(w, `{}`)
 	}))
 	t.Cleanup(sink.Close)
-	e := &env{t: t, m: m, url: m.URL, admin: tok, secret: secret, client: &http.Client{Timeout: 60 * time.Second}, defaultTeam: defaultTeam, outbound: sink}
+	e := &env{t: t, m: m, url: m.URL, admin: tok, secret: secret, client: &http.Client{Timeout: 5 * time.Minute} /* a bound for hangs */, defaultTeam: defaultTeam, outbound: sink}
 	return e
 }
 
