@@ -362,10 +362,17 @@ func (b *builder) functions() {
 		RetryAttempts:           jsii.Number(10),
 		MaxRecordAge:            awscdk.Duration_Hours(jsii.Number(6)),
 		OnFailure:               awslambdaeventsources.NewSqsDlq(b.relayDLQ),
+		// The outbox travels in two kinds of items (shared/store/dynamo
+		// outbox.go): outbox items, and timeline entries that carry their
+		// commit's events in an "outbox" attribute. Either filter passes.
 		Filters: &[]*map[string]interface{}{
 			awslambda.FilterCriteria_Filter(&map[string]interface{}{
 				"eventName": awslambda.FilterRule_IsEqual(jsii.String("INSERT")),
 				"dynamodb":  map[string]interface{}{"Keys": map[string]interface{}{"pk": map[string]interface{}{"S": awslambda.FilterRule_BeginsWith(jsii.String("OUTBOX#"))}}},
+			}),
+			awslambda.FilterCriteria_Filter(&map[string]interface{}{
+				"eventName": awslambda.FilterRule_IsEqual(jsii.String("INSERT")),
+				"dynamodb":  map[string]interface{}{"NewImage": map[string]interface{}{"outbox": map[string]interface{}{"S": awslambda.FilterRule_Exists()}}},
 			}),
 		},
 	}))

@@ -1,6 +1,7 @@
 package stack_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path"
@@ -986,6 +987,30 @@ func TestEvents(t *testing.T) {
 				"MaximumRetryAttempts", 10,
 				"DestinationConfig", obj("OnFailure", obj("Destination", obj("Fn::GetAtt", []any{relayDLQ, "Arn"}))),
 			))
+		})
+		check(t, s.name+" relay receives the INSERTs of outbox items and of timeline entries carrying events", func() {
+			var got []string
+			for id, r := range s.ofType("AWS::Lambda::EventSourceMapping") {
+				if render(r["Properties"].(map[string]any)["FunctionName"]) != "${RelayFunction}" {
+					continue
+				}
+				for _, f := range list(s.props(t, id)["FilterCriteria"].(map[string]any)["Filters"]) {
+					var pattern any
+					if err := json.Unmarshal([]byte(f.(map[string]any)["Pattern"].(string)), &pattern); err != nil {
+						t.Fatal(err)
+					}
+					b, _ := json.Marshal(pattern) // keys sorted
+					got = append(got, string(b))
+				}
+			}
+			sort.Strings(got)
+			want := []string{
+				`{"dynamodb":{"Keys":{"pk":{"S":[{"prefix":"OUTBOX#"}]}}},"eventName":["INSERT"]}`,
+				`{"dynamodb":{"NewImage":{"outbox":{"S":[{"exists":true}]}}},"eventName":["INSERT"]}`,
+			}
+			if !equalStrings(got, want) {
+				t.Errorf("relay filters\n got %v\nwant %v", got, want)
+			}
 		})
 		if got := s.allowedResources(t, s.roleOfFunction(t, "RelayFunction"), "sqs:SendMessage"); !equalStrings(got, []string{"${" + relayDLQ + ".Arn}"}) {
 			t.Errorf("%s relay SendMessage on %v", s.name, got)

@@ -447,10 +447,11 @@ func (w *world) pump() {
 	}
 }
 
-// relay hands every outbox item the table's stream carried since the last
-// call to the relay function, one batch per item (the event source
-// mapping's filter passes INSERTs of OUTBOX# items only; at one
-// conversation at a time each arrives in a batch of its own), as AWS does.
+// relay hands every outbox record the table's stream carried since the
+// last call to the relay function, one batch per record (the event source
+// mapping's filters pass INSERTs of OUTBOX# items and of timeline entries
+// carrying events; at one conversation at a time each arrives in a batch of
+// its own), as AWS does.
 func (w *world) relay() {
 	w.t.Helper()
 	batch, err := w.srv.StreamEvent(w.ctx, w.table)
@@ -462,7 +463,8 @@ func (w *world) relay() {
 			continue
 		}
 		w.relayed[r.EventID] = true
-		if r.EventName != "INSERT" || !strings.HasPrefix(r.Change.NewImage["pk"].String(), "OUTBOX#") {
+		_, carried := r.Change.NewImage["outbox"] // a timeline entry carrying its commit's events
+		if r.EventName != "INSERT" || !(strings.HasPrefix(r.Change.NewImage["pk"].String(), "OUTBOX#") || carried) {
 			continue
 		}
 		w.m.Relay++
@@ -822,8 +824,8 @@ var itemKinds = []struct{ kind, what string }{
 	{"CONTACT", "the contact"},
 	{"CONTACTKEY", "the contact's (channel, external id) reservation"},
 	{"CONV", "the conversation (with its index entries: queue, agent, contact, channel)"},
-	{"CONV/EV", "timeline entries"},
-	{"OUTBOX", "the outbox item: the commit's bus events"},
+	{"CONV/EV", "timeline entries (one of a commit's entries carries its bus events when they fit in its last started KB)"},
+	{"OUTBOX", "an outbox item: a commit's bus events that no timeline entry of it could carry"},
 	{"AGENT/LOAD", "the agent's open count (the capacity condition)"},
 	{"NOTIFY/NOTE", "the agent's notification"},
 }

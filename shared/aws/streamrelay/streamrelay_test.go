@@ -98,8 +98,22 @@ func TestRelayPublishesTheStoresOutboxInOrder(t *testing.T) {
 			Outbox:        []store.OutboxEvent{busEvent("cv_1", "e1"), busEvent("cv_2", "f1"), busEvent("cv_1", "e2")},
 		},
 		store.Tx{Outbox: []store.OutboxEvent{busEvent("cv_1", "e3")}},
+		// these ride on the commit's timeline entry of cv_1, not an outbox item
+		store.Tx{
+			Events: []routing.Event{{ID: "ev_1", ConversationID: "cv_1", At: t0, Type: routing.EvComment, Actor: "system"}},
+			Outbox: []store.OutboxEvent{busEvent("cv_1", "e4"), busEvent("cv_1", "e5")},
+		},
 		store.Tx{Outbox: []store.OutboxEvent{busEvent("cv_2", "f2")}},
 	)
+	carried := 0
+	for _, r := range batch.Records {
+		if strings.HasPrefix(r.Change.NewImage["pk"].String(), "CONV#") && r.Change.NewImage["outbox"].DataType() == lambdaevents.DataTypeString {
+			carried++
+		}
+	}
+	if carried != 1 {
+		t.Fatalf("%d timeline entries carry events, want 1", carried)
+	}
 	pub := &fakePublisher{}
 	resp, err := streamrelay.New(pub, quiet()).Handle(t.Context(), batch)
 	if err != nil || len(resp.BatchItemFailures) != 0 {
@@ -109,8 +123,8 @@ func TestRelayPublishesTheStoresOutboxInOrder(t *testing.T) {
 	for _, id := range pub.ids() {
 		perKey[id[:1]] = append(perKey[id[:1]], id)
 	}
-	if strings.Join(perKey["e"], ",") != "e1,e2,e3" || strings.Join(perKey["f"], ",") != "f1,f2" || len(pub.ids()) != 5 {
-		t.Fatalf("published %v, want e1,e2,e3 and f1,f2 in order, each once", pub.ids())
+	if strings.Join(perKey["e"], ",") != "e1,e2,e3,e4,e5" || strings.Join(perKey["f"], ",") != "f1,f2" || len(pub.ids()) != 7 {
+		t.Fatalf("published %v, want e1..e5 and f1,f2 in order, each once", pub.ids())
 	}
 }
 

@@ -107,16 +107,23 @@ func TestCommitItemLimit(t *testing.T) {
 	if len(p.Items) != 0 {
 		t.Fatalf("refused Tx wrote %d events", len(p.Items))
 	}
-	// Outbox events count: one item per Key of the Tx. 99 events + 2 keys
-	// of outbox is 101 items.
+	// Outbox events count: one item per Key of the Tx whose events no
+	// timeline entry of the Tx carries. 99 events of cv_1 + outbox of 2
+	// other keys is 101 items.
 	tx := many(dynamo.MaxTxItems - 1)
-	tx.Outbox = []store.OutboxEvent{outboxEvent("cv_1", "bus_1"), outboxEvent("cv_2", "bus_2"), outboxEvent("cv_1", "bus_3")}
+	tx.Outbox = []store.OutboxEvent{outboxEvent("ag_1", "bus_1"), outboxEvent("ag_2", "bus_2"), outboxEvent("ag_1", "bus_3")}
 	if err := s.Commit(t.Context(), tx); routing.ErrorCode(err) != routing.CodeInvalid {
 		t.Fatalf("99 events + outbox of 2 keys (101 items): want invalid_argument, got %v", err)
 	}
 	tx.Outbox = tx.Outbox[:1]
 	commit(t, s, tx)
-	commit(t, s, many(dynamo.MaxTxItems))
+	// cv_1's own events ride on its timeline entries: no item of their own
+	full := many(dynamo.MaxTxItems)
+	for i := range full.Events {
+		full.Events[i].ID = fmt.Sprintf("ev2_%03d", i)
+	}
+	full.Outbox = []store.OutboxEvent{outboxEvent("cv_1", "bus_4"), outboxEvent("cv_1", "bus_5")}
+	commit(t, s, full)
 }
 
 // When several conditions fail, the error names the first in Tx order.

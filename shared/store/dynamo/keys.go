@@ -72,6 +72,7 @@ const (
 	attrExpiresAt  = "expiresAt" // claims: unix nanoseconds, compared exactly
 	attrValue      = "value"     // claims: the recorded value
 	attrOutboxKey  = "outboxKey" // outbox items: the OutboxEvent Key
+	attrOutbox     = "outbox"    // a timeline entry carrying its Tx's outbox events of its conversation (see carrier)
 )
 
 // timeKeyLayout is a fixed-width UTC timestamp: lexical order is time order

@@ -11,17 +11,29 @@ import (
 )
 
 // The outbox on DynamoDB. Commit writes a Tx's outbox events in the same
-// TransactWriteItems as the state they describe: one item per Key of the Tx,
+// TransactWriteItems as the state they describe, each Key's events (in Tx
+// order) in one of two places:
+//
+//   - on a timeline entry of the same conversation that the Tx writes, as
+//     its attribute outbox [events as JSON], when that does not make the
+//     entry cross a KB (a transactional write is billed 2 WRU per started KB
+//     of each item, so the events ride for free where an item of their own
+//     would cost 2 WRU); the Key is the conversation id of the entry's pk;
+//   - otherwise on an outbox item of their own:
 //
 //	pk OUTBOX#<key>   sk <time of the first event>#<its id>
 //	outboxKey <key>, doc [events as JSON, in Tx order], ttl now + OutboxTTL
 //
-// The table's stream (NEW_IMAGE) is the feed: an outbox item's INSERT record
-// carries the events. DynamoDB Streams keeps the records of one partition key
-// in one shard lineage, in write order, so the events of one Key arrive in
-// commit order (their order inside one Tx is the item's list order). The
-// items themselves are never read; the TTL deletes them a day later (the
-// stream keeps records 24 hours), and the TTL's REMOVE records are skipped.
+// The table's stream (NEW_IMAGE) is the feed: the INSERT record of an outbox
+// item, or of a timeline entry with an outbox attribute, carries the events
+// (DecodeOutboxImage reads both). A Key's events always travel together, in
+// Tx order. Across commits the relay publishes in stream order; DynamoDB
+// Streams keeps the records of one partition key in one shard lineage in
+// write order, and EventBridge does not keep order anyway, so consumers
+// dedupe and never rely on it. Outbox items are never read; the TTL deletes
+// them a day later (the stream keeps records 24 hours), and REMOVE and MODIFY
+// records are skipped (a timeline entry written again is not published
+// again).
 
 // OutboxTTL is how long an outbox item stays in the table.
 const OutboxTTL = 24 * time.Hour
@@ -71,15 +83,21 @@ type OutboxRecord struct {
 // their SDK's attribute values). ok is false for an item that is not an
 // outbox item: the stream carries every change of the table.
 func DecodeOutboxImage(image map[string]string) (rec OutboxRecord, ok bool, err error) {
-	if !strings.HasPrefix(image[AttrPK], prefixOutbox) || image[attrType] != "outbox" {
+	pk, sk := image[AttrPK], image[AttrSK]
+	var doc, what string
+	switch outbox, carried := image[attrOutbox]; {
+	case carried && strings.HasPrefix(pk, prefixConv) && image[attrType] == "event":
+		rec.Key, doc, what = strings.TrimPrefix(pk, prefixConv), outbox, "timeline entry"
+	case strings.HasPrefix(pk, prefixOutbox) && image[attrType] == "outbox":
+		rec.Key, doc, what = image[attrOutboxKey], image[attrDoc], "outbox item"
+	default:
 		return OutboxRecord{}, false, nil
 	}
-	rec.Key = image[attrOutboxKey]
-	if err := json.Unmarshal([]byte(image[attrDoc]), &rec.Events); err != nil {
-		return OutboxRecord{}, true, fmt.Errorf("outbox item %s/%s: decode events: %w", image[AttrPK], image[AttrSK], err)
+	if err := json.Unmarshal([]byte(doc), &rec.Events); err != nil {
+		return OutboxRecord{}, true, fmt.Errorf("%s %s/%s: decode events: %w", what, pk, sk, err)
 	}
 	if rec.Key == "" || len(rec.Events) == 0 {
-		return OutboxRecord{}, true, fmt.Errorf("outbox item %s/%s: no key or no events", image[AttrPK], image[AttrSK])
+		return OutboxRecord{}, true, fmt.Errorf("%s %s/%s: no key or no events", what, pk, sk)
 	}
 	return rec, true, nil
 }

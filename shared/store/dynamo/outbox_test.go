@@ -300,6 +300,33 @@ func TestStreamFeedReadsParentShardFirst(t *testing.T) {
 	}
 }
 
+// feedByKey reads n events from a new stream feed of s's table, by Key in
+// the order delivered (the wait bounds a hang, not a speed).
+func feedByKey(t *testing.T, s *dynamo.Store, api dynamo.API, n int) map[string][]string {
+	t.Helper()
+	got := map[string][]string{}
+	deadline := time.Now().Add(3 * time.Minute)
+	feed := dynamo.New(api, s.Table(), dynamo.WithStreams(streamsOf(t))).Outbox()
+	for read := 0; read < n; {
+		if time.Now().After(deadline) {
+			t.Fatalf("the feed delivered %d of %d events: %v", read, n, got)
+		}
+		page, err := feed.Next(t.Context(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			got[e.Key] = append(got[e.Key], e.Event.ID)
+			read++
+		}
+		_ = feed.Ack(t.Context(), page)
+		if len(page) == 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return got
+}
+
 // A Tx's events of one Key are one outbox item (in Tx order), so DynamoDB
 // cannot reorder them; different Keys are different items.
 func TestOutboxIsOneItemPerKey(t *testing.T) {
@@ -311,25 +338,45 @@ func TestOutboxIsOneItemPerKey(t *testing.T) {
 	if len(rec.calls) != 1 || strings.Count(rec.calls[0], "OUTBOX#") != 2 {
 		t.Fatalf("writes %q, want one transaction with two outbox items", rec.calls)
 	}
-	got := map[string][]string{}
-	deadline := time.Now().Add(30 * time.Second)
-	feed := dynamo.New(rec.API, s.Table(), dynamo.WithStreams(streamsOf(t))).Outbox()
-	for n := 0; n < 3 && time.Now().Before(deadline); {
-		page, err := feed.Next(t.Context(), 10)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, e := range page {
-			got[e.Key] = append(got[e.Key], e.Event.ID)
-			n++
-		}
-		_ = feed.Ack(t.Context(), page)
-		if len(page) == 0 {
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
+	got := feedByKey(t, s, rec.API, 3)
 	if strings.Join(got["cv_1"], ",") != "e1,e3" || strings.Join(got["ag_1"], ",") != "e2" {
 		t.Fatalf("feed by key %v, want cv_1: e1,e3 and ag_1: e2", got)
+	}
+}
+
+// A conversation's events ride on a timeline entry of it that the Tx
+// writes, when they fit in the entry's last started KB (2 WRU saved: no
+// item of their own); a Key with no entry, and events too big to ride, get
+// an outbox item. The feed delivers both the same way, in Tx order.
+func TestOutboxRidesOnTheTimelineEntry(t *testing.T) {
+	s, rec := recordingStore(t)
+	commit(t, s, store.Tx{
+		Conversations: []store.ConversationWrite{{Value: conversation("cv_1", "team_a", "")}},
+		Events:        []routing.Event{event("ev_1", "cv_1", t0)},
+		Outbox:        []store.OutboxEvent{outboxEvent("cv_1", "e1"), outboxEvent("ag_1", "e2"), outboxEvent("cv_1", "e3")},
+	})
+	if len(rec.calls) != 1 || strings.Count(rec.calls[0], "OUTBOX#") != 1 || !strings.Contains(rec.calls[0], "OUTBOX#ag_1") {
+		t.Fatalf("writes %q, want one transaction with ag_1's outbox item only", rec.calls)
+	}
+	big := outboxEvent("cv_2", "e4")
+	big.Event.Detail, _ = json.Marshal(map[string]string{"conversationId": "cv_2", "text": strings.Repeat("x", 900)})
+	rec.calls = nil
+	commit(t, s, store.Tx{ // the entry and the events would cross a KB
+		Conversations: []store.ConversationWrite{{Value: conversation("cv_2", "team_a", "")}},
+		Events:        []routing.Event{event("ev_2", "cv_2", t0)},
+		Outbox:        []store.OutboxEvent{big},
+	})
+	if len(rec.calls) != 1 || !strings.Contains(rec.calls[0], "OUTBOX#cv_2") {
+		t.Fatalf("writes %q, want cv_2's events in an outbox item", rec.calls)
+	}
+	got := feedByKey(t, s, rec.API, 4)
+	if strings.Join(got["cv_1"], ",") != "e1,e3" || strings.Join(got["ag_1"], ",") != "e2" || strings.Join(got["cv_2"], ",") != "e4" {
+		t.Fatalf("feed by key %v, want cv_1: e1,e3, ag_1: e2 and cv_2: e4", got)
+	}
+	// the entry reads back as it was written
+	p, err := s.Events(t.Context(), "cv_1", store.PageRequest{})
+	if err != nil || len(p.Items) != 1 || p.Items[0].ID != "ev_1" || p.Items[0].Note != "note ev_1" {
+		t.Fatalf("timeline %+v %v", p.Items, err)
 	}
 }
 
