@@ -76,7 +76,7 @@ func withSecrets(m map[string]string) option {
 // withFastProviders makes outbound sends retry quickly.
 func withFastProviders() option {
 	return func(s *startConfig) {
-		s.opts.ProviderClient = &providers.Client{Attempts: 2, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, Timeout: 5 * time.Second}
+		s.opts.ProviderClient = &providers.Client{Attempts: 2, BaseDelay: time.Millisecond, MaxDelay: 10 * time.Millisecond, Timeout: time.Minute} // quick retries; the timeout bounds a hang only
 	}
 }
 
