@@ -69,7 +69,7 @@ func rieInvoke(tb testing.TB, rie, bin string, env map[string]string, payload []
 	}()
 	url := "http://" + addr + "/2015-03-31/functions/function/invocations"
 	var body []byte
-	for deadline := time.Now().Add(time.Minute); ; {
+	for deadline := time.Now().Add(3 * time.Minute); ; { // bounds a hang, not the emulator's speed
 		res, err := http.Post(url, "application/json", bytes.NewReader(payload))
 		if err == nil {
 			body, err = io.ReadAll(res.Body)
@@ -86,7 +86,7 @@ func rieInvoke(tb testing.TB, rie, bin string, env map[string]string, payload []
 	}
 	// the emulator may log the report just after it answers
 	m := initReport.FindStringSubmatch(out.String())
-	for deadline := time.Now().Add(10 * time.Second); m == nil && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(time.Minute); m == nil && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 		m = initReport.FindStringSubmatch(out.String())
 	}
