@@ -4,6 +4,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -23,13 +24,33 @@ const module = "github.com/switchboard-oss/switchboard/"
 // is a test; init times are not, and are measured by BenchmarkInit.
 func TestBootstrapSizes(t *testing.T) {
 	dir := buildBootstraps(t)
+	published := publishedSizes(t)
 	for _, fn := range deployenv.Functions {
 		n := fileSize(t, filepath.Join(dir, fn))
 		t.Logf("%-10s %s (%d B)", fn, mb(n), n)
 		if n > MaxBootstrap {
 			t.Errorf("%s bootstrap is %s (%d B), over %s: it links something it does not call (go list -deps ./functions/%s)", fn, mb(n), n, mb(MaxBootstrap), fn)
 		}
+		if got := published[fn]; got != mb(n) {
+			t.Errorf("docs/benchmarks.md publishes %q for the %s bootstrap (linux/arm64, now), the build is %s", got, fn, mb(n))
+		}
 	}
+}
+
+// publishedSizes reads the "now" linux/arm64 size of each function from the
+// Lambda binaries table of docs/benchmarks.md ("| api | 22.9 MB → **11.3 MB** |").
+func publishedSizes(t *testing.T) map[string]string {
+	t.Helper()
+	doc, err := os.ReadFile(filepath.Join(modroot.Must(t), "docs", "benchmarks.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	row := regexp.MustCompile(`(?m)^\| (\w+) \| [0-9.]+ MB → \*\*([0-9.]+ MB)\*\*`)
+	out := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(string(doc), -1) {
+		out[m[1]] = m[2]
+	}
+	return out
 }
 
 // never lists, per function, packages (or prefixes of package paths) its
