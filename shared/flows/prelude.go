@@ -21,6 +21,10 @@ import (
 // would, and the run ends there.
 func (s *Service) begin(ctx context.Context, p *published, convID, key string, trig workflow.TriggerEvent, form map[string]string) (string, error) {
 	pre, ok := workflow.PreludeOf(p.def, p.v.ASL)
+	if p.v.RunnerRef == InlineRunnerRef && !(ok && pre.Whole) {
+		// published as never waiting, it has no machine to start
+		return "", routing.Errorf(routing.CodeInternal, "workflow %s version %d was deployed nowhere but its run needs an execution: publish it again", p.v.WorkflowID, p.v.Number)
+	}
 	if !ok {
 		return s.start(ctx, p, convID, key, trig, form)
 	}

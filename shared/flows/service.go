@@ -187,11 +187,14 @@ func (s *Service) Publish(ctx context.Context, id string, expectVersion int64) (
 		}
 		return routing.WorkflowVersion{}, err
 	}
-	// 2. Deploy.
-	ref, err := s.runner.Deploy(ctx, v, workflow.ExpressEligible(def))
-	if err != nil {
-		s.release(ctx, id, reserved.PublishingID)
-		return routing.WorkflowVersion{}, err
+	// 2. Deploy, unless every run is one stretch the caller runs itself
+	// (begin): a machine nothing starts would only be an idle resource.
+	ref := InlineRunnerRef
+	if pre, ok := workflow.PreludeOf(def, asl); !ok || !pre.Whole {
+		if ref, err = s.runner.Deploy(ctx, v, workflow.ExpressEligible(def)); err != nil {
+			s.release(ctx, id, reserved.PublishingID)
+			return routing.WorkflowVersion{}, err
+		}
 	}
 	v.RunnerRef = ref
 	// 3. Record, as long as the reservation is still ours (a draft saved
@@ -215,6 +218,12 @@ func (s *Service) Publish(ctx context.Context, id string, expectVersion int64) (
 		}
 	}
 }
+
+// InlineRunnerRef is the RunnerRef of a version deployed nowhere: it never
+// waits, so every run of it is the one stretch the dispatcher (or the API,
+// for a shortcut) runs in its own invocation, and no machine would ever be
+// started.
+const InlineRunnerRef = "inline"
 
 // release drops a reservation whose deploy failed, if it is still held
 // (best effort: otherwise it lapses after publishLease).

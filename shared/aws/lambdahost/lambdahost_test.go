@@ -30,6 +30,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/aws/deployenv"
 	"github.com/switchboard-oss/switchboard/shared/aws/lambdahost"
 	"github.com/switchboard-oss/switchboard/shared/engine"
+	"github.com/switchboard-oss/switchboard/shared/flows"
 	"github.com/switchboard-oss/switchboard/shared/modroot"
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
@@ -124,23 +125,80 @@ func clientsFor(ddbEndpoint, fakeURL string) lambdahost.Clients {
 
 // The host in process, under the race detector: webhook -> the table's
 // stream -> relay -> EventBridge -> dispatcher -> routed; task error names; foreign events ignored.
-func TestHostInProcess(t *testing.T) {
+// testHost is every function in one process on a fresh table of DynamoDB
+// Local and the AWS fake.
+type testHost struct {
+	*lambdahost.Host
+	srv   *dynamolocal.Server
+	fake  *awsfake.Server
+	table string
+	env   lambdahost.Env
+}
+
+func newTestHost(t *testing.T, function string, extra map[string]string) testHost {
+	t.Helper()
 	srv := dynamolocal.Shared(t)
 	fake := awsfake.New()
-	defer fake.Close()
-	ctx := context.Background()
+	t.Cleanup(fake.Close)
 	table := "lambdahost-" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := dynamo.CreateTable(ctx, srv.Client(), table); err != nil {
+	if err := dynamo.CreateTable(context.Background(), srv.Client(), table); err != nil {
 		t.Fatal(err)
 	}
-	env, err := lambdahost.LoadEnv(deployenv.Dispatcher, lookup(map[string]string{
+	vars := map[string]string{
 		deployenv.TableName: table, deployenv.EventBusName: "switchboard", deployenv.SecretsPrefix: "switchboard/",
 		deployenv.StateMachinePrefix: "switchboard-", deployenv.StateMachineARNPrefix: "arn:aws:states:us-east-1:123456789012:stateMachine:switchboard-",
-	}))
+	}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	env, err := lambdahost.LoadEnv(function, lookup(vars))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := lambdahost.New(env, clientsFor(srv.Endpoint, fake.URL), lambdahost.Options{Log: quiet})
+	return testHost{Host: h, srv: srv, fake: fake, table: table, env: env}
+}
+
+// A workflow that never waits runs whole in the dispatcher's invocation,
+// so publishing it deploys no state machine (nothing would ever start one);
+// a workflow that waits still gets its machine.
+func TestWorkflowThatNeverWaitsDeploysNoMachine(t *testing.T) {
+	th := newTestHost(t, deployenv.API, map[string]string{ // the api function publishes
+		deployenv.TaskFunctionARN:      "arn:aws:lambda:us-east-1:123456789012:function:task",
+		deployenv.StateMachineRoleARN:  "arn:aws:iam::123456789012:role/machines",
+		deployenv.StateMachineLogGroup: "arn:aws:logs:us-east-1:123456789012:log-group:/aws/vendedlogs/states/switchboard:*",
+	})
+	ctx := context.Background()
+	admin := engine.Person("seed", routing.RoleAdmin)
+	if _, err := th.Engine.CreateTeam(ctx, routing.Team{ID: "general", Name: "General", Strategy: routing.LeastOpen, Mode: routing.ModeAutomatic}, admin); err != nil {
+		t.Fatal(err)
+	}
+	publish := func(src string) routing.WorkflowVersion {
+		t.Helper()
+		wf, problems, err := th.Flows.SaveDraft(ctx, []byte(src), admin, 0)
+		if err != nil || len(problems) > 0 {
+			t.Fatalf("save: %v %v", problems, err)
+		}
+		v, err := th.Flows.Publish(ctx, wf.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	v := publish(`{"id":"inline","name":"Inline","trigger":{"type":"conversation_opened"},"steps":[{"id":"a","type":"assign","team":"general"}]}`)
+	if v.RunnerRef != flows.InlineRunnerRef || len(th.fake.Calls("CreateStateMachine")) != 0 {
+		t.Fatalf("a workflow that never waits: runner ref %q, %d state machines created", v.RunnerRef, len(th.fake.Calls("CreateStateMachine")))
+	}
+	v = publish(`{"id":"waits","name":"Waits","trigger":{"type":"conversation_opened"},"steps":[{"id":"w","type":"wait","duration":"5m"},{"id":"a","type":"assign","team":"general"}]}`)
+	if v.RunnerRef == flows.InlineRunnerRef || len(th.fake.Calls("CreateStateMachine")) != 1 {
+		t.Fatalf("a workflow that waits: runner ref %q, %d state machines created", v.RunnerRef, len(th.fake.Calls("CreateStateMachine")))
+	}
+}
+
+func TestHostInProcess(t *testing.T) {
+	th := newTestHost(t, deployenv.Dispatcher, nil)
+	srv, fake, table, env, h := th.srv, th.fake, th.table, th.env, th.Host
+	ctx := context.Background()
 	admin := engine.Person("seed", routing.RoleAdmin)
 	if _, err := h.Engine.CreateTeam(ctx, routing.Team{ID: "general", Name: "General", Strategy: routing.LeastOpen, Mode: routing.ModeAutomatic}, admin); err != nil {
 		t.Fatal(err)
