@@ -438,10 +438,7 @@ func (b *txBuilder) outbox(os []store.OutboxEvent, now time.Time) error {
 			op.put[attrOutbox] = sv(string(doc))
 			continue
 		}
-		it, err := outboxItem(g, now)
-		if err != nil {
-			return routing.Invalid("outbox", "outbox event cannot be encoded")
-		}
+		it := outboxItem(g, doc, now)
 		if err := b.add(writeOp{key: keyOf(it), what: fmt.Sprintf("outbox %q event %q", g.key, g.events[0].ID), field: "outbox", put: it}); err != nil {
 			return err
 		}

@@ -61,14 +61,14 @@ func groupOutbox(out []store.OutboxEvent) []outboxGroup {
 	return groups
 }
 
-func outboxItem(g outboxGroup, now time.Time) (item, error) {
-	it, err := newItem(outboxKey(g.key, g.events[0]), "outbox", g.events)
-	if err != nil {
-		return nil, err
-	}
+// outboxItem is the outbox item of g, whose events doc holds encoded.
+func outboxItem(g outboxGroup, doc []byte, now time.Time) item {
+	it := outboxKey(g.key, g.events[0]).item()
+	it[attrType] = sv("outbox")
+	it[attrDoc] = sv(string(doc))
 	it[attrOutboxKey] = sv(g.key)
 	it[AttrTTL] = nv(now.Add(OutboxTTL).Unix())
-	return it, nil
+	return it
 }
 
 // OutboxRecord is the content of one outbox item: a Tx's events of one Key,
