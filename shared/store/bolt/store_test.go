@@ -1,28 +1,16 @@
 package bolt_test
 
 import (
-	"path/filepath"
 	"testing"
 
 	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/bolt"
+	"github.com/switchboard-oss/switchboard/shared/store/bolt/bolttest"
 	"github.com/switchboard-oss/switchboard/shared/store/storetest"
 )
 
-func openTemp(t testing.TB, opts ...bolt.Option) *bolt.Store {
-	t.Helper()
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "switchboard.db"), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Check(); err != nil {
-			t.Errorf("consistency check: %v", err)
-		}
-		s.Close()
-	})
-	return s
-}
+// openTemp opens a store in a temporary file, checked and closed at the end.
+var openTemp = bolttest.Open
 
 func TestConformance(t *testing.T) {
 	storetest.RunConformanceTests(t, func(t *testing.T) store.Store { return openTemp(t) })

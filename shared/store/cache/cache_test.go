@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/switchboard-oss/switchboard/shared/routing"
 	"github.com/switchboard-oss/switchboard/shared/store"
 	"github.com/switchboard-oss/switchboard/shared/store/bolt"
+	"github.com/switchboard-oss/switchboard/shared/store/bolt/bolttest"
 	"github.com/switchboard-oss/switchboard/shared/store/cache"
 	"github.com/switchboard-oss/switchboard/shared/store/storetest"
 )
@@ -22,25 +22,10 @@ const ttl = 10 * time.Minute
 
 var t0 = time.Date(2025, 3, 3, 9, 0, 0, 0, time.UTC)
 
-func openBolt(t *testing.T) *bolt.Store {
-	t.Helper()
-	s, err := bolt.Open(filepath.Join(t.TempDir(), "switchboard.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := s.Check(); err != nil {
-			t.Errorf("consistency check: %v", err)
-		}
-		s.Close()
-	})
-	return s
-}
-
 // The suite uses one store at a time: every own write must be visible at once.
 func TestConformance(t *testing.T) {
 	storetest.RunConformanceTests(t, func(t *testing.T) store.Store {
-		return cache.New(openBolt(t), clock.NewVirtual(t0), ttl)
+		return cache.New(bolttest.Open(t), clock.NewVirtual(t0), ttl)
 	})
 }
 
@@ -50,7 +35,7 @@ func TestConformance(t *testing.T) {
 // on AWS.
 func TestTwinThroughCache(t *testing.T) {
 	enginetest.RunTwinTests(t, func(t *testing.T) store.Store {
-		return cache.New(openBolt(t), clock.NewVirtual(t0), ttl)
+		return cache.New(bolttest.Open(t), clock.NewVirtual(t0), ttl)
 	})
 }
 
@@ -157,7 +142,7 @@ type fixture struct {
 }
 
 func newFixture(t *testing.T) *fixture {
-	f := &fixture{t: t, ctx: t.Context(), inner: openBolt(t), clk: clock.NewVirtual(t0)}
+	f := &fixture{t: t, ctx: t.Context(), inner: bolttest.Open(t), clk: clock.NewVirtual(t0)}
 	f.count = newCounting(f.inner)
 	f.s = cache.New(f.count, f.clk, ttl)
 	f.commit(f.inner, store.Tx{
@@ -478,16 +463,16 @@ func TestUncachedPassThrough(t *testing.T) {
 
 func TestOutboxOnlyWhenInnerHasOne(t *testing.T) {
 	clk := clock.NewVirtual(t0)
-	if _, ok := cache.New(openBolt(t), clk, ttl).(storetest.OutboxSource); !ok {
+	if _, ok := cache.New(bolttest.Open(t), clk, ttl).(storetest.OutboxSource); !ok {
 		t.Error("cache over bolt has no Outbox")
 	}
-	if _, ok := cache.New(newCounting(openBolt(t)), clk, ttl).(storetest.OutboxSource); ok {
+	if _, ok := cache.New(newCounting(bolttest.Open(t)), clk, ttl).(storetest.OutboxSource); ok {
 		t.Error("cache over a store without an outbox has Outbox")
 	}
 }
 
 func TestNoTTLReturnsInner(t *testing.T) {
-	inner := openBolt(t)
+	inner := bolttest.Open(t)
 	for _, d := range []time.Duration{0, -time.Second} {
 		if got := cache.New(inner, clock.NewVirtual(t0), d); got != store.Store(inner) {
 			t.Errorf("New(ttl %v) = %T, want the inner store itself", d, got)
